@@ -1,0 +1,352 @@
+"""Runner: the run loop that drives actors one step at a time.
+
+Hub and spoke: the runner's greenlet (the *hub*) switches into one actor; the actor runs until its
+next trap and switches back to the hub, never to another actor. At every scheduling point::
+
+    enabled = live actors that are RUNNABLE (predicate-blocked ones re-checked first)
+    none enabled  -> finished (all DONE) or stuck (detect.classify_stuck)
+    one enabled   -> run it, no decision recorded
+    several       -> d = oracle.choose(n), recorded; 0 = default policy, k = k-th other actor
+    switch into the chosen actor, record the trace row, check invariants
+
+The default policy keeps the current actor unless it blocked, finished, yielded or ran
+``fair_quantum`` steps in a row while others were enabled; then it moves to the next enabled actor
+after it in spawn order. That policy is fair, so a run that follows it for ``max_steps`` without
+finishing is evidence of a livelock (a bound), and a repeated state found by the lasso detector is
+proof of one.
+
+Determinism: actors live in a list in spawn order, ids come from a counter, no set of actors is
+ever iterated and no ``id()`` decides an order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from schedfuzz._core import detect, traps
+from schedfuzz._core.actor import Actor, ActorState
+from schedfuzz._core.fingerprint import LassoDetector, actor_position, freeze
+from schedfuzz._core.oracle import DefaultOracle, Oracle
+from schedfuzz._core.trace import Trace
+from schedfuzz._core.watchdog import RunawayInterrupt, watch
+from schedfuzz.errors import (
+    InvalidArgument,
+    Livelock,
+    NotInActor,
+    RunawayActor,
+    ScheduleFailure,
+    SchedfuzzInternalError,
+)
+from schedfuzz.settings import Settings
+
+__all__ = ["RunResult", "Runner"]
+
+RUNNABLE = ActorState.RUNNABLE
+
+
+@attrs.define(eq=False)
+class RunResult:
+    """What one run produced.
+
+    Attributes:
+        error: the verdict (a ``ScheduleFailure``), an actor's own exception, or None.
+        kind: ``"ok"``, ``"failure"``, ``"deadlock"``, ``"hang"``, ``"missed_wakeup"`` or
+            ``"livelock"``.
+        decisions / widths: the answer and the number of enabled actors at each choice point.
+        lasso: for a proved livelock, ``(first_step, end_step, first_decision, end_decision)``.
+    """
+
+    kind: str
+    error: BaseException | None
+    trace: Trace
+    decisions: list[int]
+    widths: list[int]
+    preemptions: int
+    steps: int
+    actor: str | None = None
+    lasso: tuple[int, int, int, int] | None = None
+
+
+class Runner:
+    """One run of a scenario under one oracle. Use ``run()``; a Runner is not reusable."""
+
+    def __init__(self, setup: Callable[..., Any], params: dict[str, Any] | None = None,
+                 oracle: Oracle | None = None, settings: Settings | None = None) -> None:
+        self.setup = setup
+        self.params = params or {}
+        self.oracle: Oracle = oracle if oracle is not None else DefaultOracle()
+        self.settings = settings or Settings()
+        self.actors: list[Actor] = []  # every actor ever spawned, in spawn order
+        self.live: list[Actor] = []  # not DONE, in spawn order
+        self.predicate_blocked: list[Actor] = []
+        self.current: Actor | None = None  # the actor that ran last
+        self.active: Actor | None = None  # the actor executing right now (None in the hub)
+        self.hub: greenlet = getcurrent()
+        self.step = 0
+        self.consecutive = 0
+        self.preemptions = 0
+        self.last_progress = -1
+        self.decisions: list[int] = []
+        self.widths: list[int] = []
+        self.trace = Trace()
+        self.snapshot: Callable[[], Any] | None = None
+        self.invariants: list[Callable[[], Any]] = []
+        self.finals: list[Callable[[], Any]] = []
+        self.runaway = False
+        self.lasso: tuple[int, int, int, int] | None = None
+
+    def __schedfuzz_state__(self) -> object:
+        return ()  # frames of traps hold the runner; its own state is fingerprinted explicitly
+
+    # -- called by the scenario (through schedfuzz.spawn & co.) ---------------------------------
+
+    def spawn(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+              name: str | None) -> Actor:
+        if not callable(fn):
+            msg = f"spawn() needs a callable, got {fn!r}"
+            raise InvalidArgument(msg)
+        aid = len(self.actors)
+        name = name or f"{getattr(fn, '__name__', 'actor')}-{aid}"
+
+        def body(message: object) -> object:
+            if message is not traps.RESUME:
+                msg = f"actor started with {message!r}; please file a bug"
+                raise SchedfuzzInternalError(msg)
+            return fn(*args, **kwargs)
+
+        actor = Actor(aid, name, greenlet(body, parent=self.hub))
+        self.actors.append(actor)
+        self.live.append(actor)
+        self.trace.names.append(name)
+        return actor
+
+    # -- the run loop ---------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        """Set up the scenario, run it to a verdict, tear every actor down."""
+        if traps.LOCAL.runner is not None:
+            msg = "schedfuzz runs cannot be nested: an actor or scenario started another run"
+            raise NotInActor(msg)
+        self.hub = getcurrent()
+        traps.LOCAL.runner = self
+        watch(self, True)
+        error: BaseException | None = None
+        try:
+            self.setup(**self.params)
+            if not self.actors:
+                msg = f"scenario {getattr(self.setup, '__name__', self.setup)!r} spawned no actor"
+                raise InvalidArgument(msg)
+            error = self._loop()
+        except RunawayInterrupt:  # landed in the hub by a hair; blame the last actor
+            error = self._runaway(self.current, None)
+        finally:
+            self._teardown()
+            watch(self, False)
+            traps.LOCAL.runner = None
+        kind = "ok" if error is None else getattr(error, "kind", "failure")
+        culprit = self.active or self.current
+        if isinstance(error, ScheduleFailure):
+            error.trace = self.trace
+        return RunResult(kind, error, self.trace, self.decisions, self.widths, self.preemptions,
+                         self.step, culprit.name if culprit and error else None, self.lasso)
+
+    def _loop(self) -> BaseException | None:
+        settings = self.settings
+        oracle = self.oracle
+        rows = self.trace.rows
+        live = self.live
+        quantum = settings.fair_quantum
+        max_steps = settings.max_steps
+        lasso_at = settings.lasso_after if settings.detect_livelock else max_steps + 1
+        detector: LassoDetector | None = None
+        while True:
+            if self.predicate_blocked:
+                self._recheck_predicates()
+            runnable = [a for a in live if a.state is RUNNABLE]
+            if not runnable:
+                if live:
+                    return detect.classify_stuck(self)
+                return self._finish()
+            step = self.step
+            if step >= max_steps:
+                return self._bound()
+            cur = self.current
+            fingerprint = None
+            if step >= lasso_at:
+                if detector is None:
+                    detector = LassoDetector(step, self.snapshot)
+                fingerprint = self._fingerprint()
+            n = len(runnable)
+            if n == 1:
+                nxt = runnable[0]
+            else:
+                keep = (cur is not None and cur.state is RUNNABLE and not cur.yielded
+                        and self.consecutive < quantum)
+                d = oracle.choose(n)
+                self.decisions.append(d)
+                self.widths.append(n)
+                if d == 0 and keep:
+                    nxt = cur  # type: ignore[assignment]
+                else:
+                    order = self._rotation(runnable, cur, keep)
+                    nxt = order[d]
+                    if keep:
+                        self.preemptions += 1
+            # consecutive counts steps taken while others were enabled (the fair quantum).
+            if nxt is cur:
+                if n > 1:
+                    self.consecutive += 1
+            else:
+                self.consecutive = 1 if n > 1 else 0
+                self.current = nxt
+            if detector is not None:
+                mask = 0
+                for a in runnable:
+                    mask |= 1 << a.aid
+                found = detector.observe(step, fingerprint, mask, 1 << nxt.aid,
+                                         len(self.decisions) - (n > 1), self.last_progress)
+                if found is not None:
+                    return self._lasso(detector, found)
+            rows.append((nxt.aid, nxt.label, nxt.args))
+            self.active = nxt
+            try:
+                message = nxt.greenlet.switch(traps.RESUME)
+            except RunawayInterrupt as exc:
+                self.active = None
+                self.step = step + 1
+                return self._runaway(nxt, exc)
+            except BaseException as exc:
+                self.active = None
+                self.step = step + 1
+                self._retire(nxt)
+                nxt.error = exc
+                return exc
+            self.active = None
+            self.step = step + 1
+            if message is not traps.TRAP:
+                if not nxt.greenlet.dead:
+                    msg = f"actor {nxt.name!r} switched to the hub with {message!r}"
+                    raise SchedfuzzInternalError(msg)
+                nxt.result = message
+                self._retire(nxt)
+            if self.invariants:
+                error = self._check(self.invariants, nxt)
+                if error is not None:
+                    return error
+
+    @staticmethod
+    def _rotation(runnable: list[Actor], cur: Actor | None, keep: bool) -> list[Actor]:
+        """Enabled actors in choice order: current first if kept, then the others after it."""
+        if cur is None:
+            return runnable
+        after = [a for a in runnable if a.aid > cur.aid]
+        before = [a for a in runnable if a.aid < cur.aid]
+        if keep:
+            return [cur, *after, *before]
+        if cur.state is RUNNABLE:
+            return [*after, *before, cur]
+        return after + before
+
+    def _recheck_predicates(self) -> None:
+        still = []
+        for actor in self.predicate_blocked:
+            block = actor.block
+            if block is None or block.until is None:
+                continue
+            if block.until():
+                traps.unpark(actor)
+            else:
+                still.append(actor)
+        self.predicate_blocked = still
+
+    def _retire(self, actor: Actor) -> None:
+        actor.state = ActorState.DONE
+        actor.block = None
+        self.live.remove(actor)
+
+    def _fingerprint(self) -> Any:
+        memo: dict[int, int] = {}
+        snap = freeze(self.snapshot(), memo) if self.snapshot is not None else None
+        cur = self.current
+        actors = tuple((a.aid, a.state, a.yielded, a.signal_pending, actor_position(a, memo))
+                       for a in self.live)
+        return (-1 if cur is None else cur.aid, self.consecutive, snap, actors)
+
+    def _check(self, checks: list[Callable[[], Any]], actor: Actor | None) -> BaseException | None:
+        for check in checks:
+            try:
+                check()
+            except Exception as exc:
+                name = getattr(check, "__name__", repr(check))
+                exc.add_note(f"invariant {name} failed after step {self.step - 1}"
+                             + (f" ({actor.name})" if actor else ""))
+                return exc
+        return None
+
+    def _finish(self) -> BaseException | None:
+        return self._check(self.finals, None) if self.finals else None
+
+    def _bound(self) -> Livelock:
+        live = ", ".join(f"{a.name} ({a.state.name.lower()} at {a.label})" for a in self.live)
+        policy = ("the fair default policy" if self.oracle.exhausted
+                  else "the oracle's schedule")
+        msg = (f"Livelock (bound, not a proof): {self.settings.max_steps} steps "
+               f"(Settings.max_steps) under {policy} without finishing and without a "
+               f"repeated state; still live: {live}. A spin loop without "
+               "checkpoint(yield_=True), or state the fingerprint cannot see?")
+        return Livelock(msg, lasso=None, steps=self.step)
+
+    def _lasso(self, detector: LassoDetector, found: tuple[int, int]) -> Livelock:
+        first, end = found
+        d_first = detector.decision_index[first - detector.start]
+        d_end = detector.decision_index[-1]
+        # Drop the choice already taken for the step that closed the cycle: the reproducer is
+        # stem + one cycle, and the cycle's decisions are replayed forever from there.
+        del self.decisions[d_end:]
+        del self.widths[d_end:]
+        self.lasso = (first, end, d_first, d_end)
+        names = ", ".join(a.name for a in self.live)
+        msg = (f"Livelock: the state before step {end} equals the state before step {first}; "
+               f"the {end - first} steps between are a fair cycle without progress, so "
+               f"{names} can go round it forever (stem {first} steps, cycle {end - first} steps; "
+               f"back to step {first})")
+        return Livelock(msg, lasso=(first, end), steps=end)
+
+    def _runaway(self, actor: Actor | None, exc: BaseException | None) -> RunawayActor:
+        where = "?"
+        tb = exc.__traceback__ if exc is not None else None
+        while tb is not None:
+            where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno} in {tb.tb_frame.f_code.co_name}"
+            tb = tb.tb_next
+        name = actor.name if actor is not None else "?"
+        if actor is not None and actor.state is not ActorState.DONE:
+            self._retire(actor)
+        msg = (f"RunawayActor: {name} ran {self.settings.runaway_seconds}s "
+               f"(Settings.runaway_seconds) without reaching a scheduling point, at {where}. "
+               "An infinite loop that calls no primitive and no checkpoint()?")
+        return RunawayActor(msg, actor=name, where=where)
+
+    def _teardown(self) -> None:
+        """Throw GreenletExit into every unfinished actor so no greenlet outlives the run."""
+        for actor in self.actors:
+            g = actor.greenlet
+            for _ in range(3):
+                if g.dead:
+                    break
+                self.active = actor
+                try:
+                    g.throw(GreenletExit)
+                except GreenletExit:
+                    pass
+                except BaseException:  # an actor that raises while unwinding: already reported
+                    pass
+                finally:
+                    self.active = None
+            actor.state = ActorState.DONE
+        self.live.clear()
+        self.predicate_blocked.clear()
+

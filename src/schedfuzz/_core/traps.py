@@ -1,0 +1,135 @@
+"""Traps: these are the only functions that switch from an actor to the scheduler.
+
+Every visible operation of a modelled primitive performs exactly one trap *before* its effect, so
+the code between two traps runs atomically and the trace row of a step names the operation the
+actor performs when it is resumed. A blocking operation traps again (``park``) only when it really
+has to wait.
+
+The runner of the current thread is found through a thread-local; a run never crosses threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from schedfuzz._core.actor import ActorState, Block
+from schedfuzz.errors import NotInActor, SchedfuzzInternalError
+
+if TYPE_CHECKING:
+    from schedfuzz._core.actor import Actor
+    from schedfuzz._core.runner import Runner
+
+__all__ = [
+    "RESUME",
+    "TRAP",
+    "block_until",
+    "checkpoint",
+    "current_actor",
+    "current_runner",
+    "park",
+    "progress",
+    "unpark",
+]
+
+# The two messages of the switch protocol; anything else crossing a switch is an internal error.
+TRAP = object()  # actor -> runner: "I stopped at a scheduling point"
+RESUME = object()  # runner -> actor: "go on"
+
+
+class _Local(threading.local):
+    runner: Runner | None = None
+
+
+LOCAL = _Local()
+
+
+def current_runner() -> Runner:
+    """The runner of this thread; raises ``NotInActor`` outside a run."""
+    runner = LOCAL.runner
+    if runner is None:
+        msg = "no schedfuzz run is active: call this from a scenario or an actor"
+        raise NotInActor(msg)
+    return runner
+
+
+def current_actor() -> Actor:
+    """The actor that is running now; raises ``NotInActor`` from outside an actor."""
+    runner = LOCAL.runner
+    actor = None if runner is None else runner.active
+    if actor is None:
+        msg = "this operation must be called from inside an actor (see schedfuzz.spawn)"
+        raise NotInActor(msg)
+    return actor
+
+
+def _switch_out(runner: Runner) -> None:
+    message = runner.hub.switch(TRAP)
+    if message is not RESUME:
+        msg = f"actor resumed with {message!r} instead of RESUME; please file a bug"
+        raise SchedfuzzInternalError(msg)
+
+
+def checkpoint(label: str = "checkpoint", /, *, yield_: bool = False, **args: Any) -> None:
+    """A scheduling point: let the scheduler run another actor before this one goes on.
+
+    Args:
+        label: the operation this actor performs next; it names the step in the trace.
+        yield_: this actor is spinning or backing off. The default policy then runs another
+            enabled actor first, so a spin-wait is fair without any oracle decision.
+        **args: values shown next to the label in the trace (keep them small and plain).
+    """
+    runner = LOCAL.runner
+    actor = None if runner is None else runner.active
+    if actor is None:
+        msg = f"checkpoint({label!r}) must be called from inside an actor"
+        raise NotInActor(msg)
+    actor.label = label
+    actor.args = args or None
+    actor.yielded = yield_
+    _switch_out(runner)  # type: ignore[arg-type]
+
+
+def park(block: Block, label: str) -> None:
+    """Block the current actor until ``unpark`` (or its ``block.until`` predicate) releases it."""
+    runner = LOCAL.runner
+    actor = None if runner is None else runner.active
+    if actor is None:
+        msg = f"{block.what}: blocking is only possible inside an actor"
+        raise NotInActor(msg)
+    actor.state = ActorState.BLOCKED
+    actor.block = block
+    actor.label = label
+    actor.yielded = False
+    if block.until is not None:
+        runner.predicate_blocked.append(actor)  # type: ignore[union-attr]
+    _switch_out(runner)  # type: ignore[arg-type]
+
+
+def unpark(actor: Actor) -> None:
+    """Make a blocked actor runnable again (called by the primitive that wakes it)."""
+    actor.state = ActorState.RUNNABLE
+    actor.block = None
+
+
+def block_until(
+    predicate: Callable[[], bool], label: str = "block_until", *, on: object = None
+) -> None:
+    """Disable the current actor until ``predicate()`` is true, without taking steps meanwhile.
+
+    This is how a model says "spins until X" without the spin counting as steps: a lock-free
+    retry loop such as a speculative page reference on a frozen page. If it never becomes true the
+    run ends in a hang that names ``label``. The predicate must read shared state only.
+    """
+    if predicate():
+        return
+    runner = current_runner()
+    park(Block(what=label, since=runner.step, until=predicate, on=on), label)
+
+
+def progress(label: str = "progress") -> None:
+    """Mark that the program made progress; a cycle containing a progress mark is no livelock."""
+    runner = current_runner()
+    runner.last_progress = runner.step
+    runner.trace.note(runner.step, runner.active, "progress", {"what": label})
