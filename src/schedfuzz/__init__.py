@@ -5,7 +5,7 @@ from one oracle (Hypothesis, a replayed schedule, a seeded random walk, PCT, exh
 See the README for a guided tour.
 """
 
-from schedfuzz._core.oracle import DefaultOracle, Oracle, RandomOracle, ReplayOracle
+from schedfuzz._core.oracle import DefaultOracle, Oracle, RandomOracle, ReplayOracle, ScriptOracle
 from schedfuzz._core.traps import block_until, checkpoint, current_actor, progress
 from schedfuzz.atomics import AtomicFlags, AtomicInt
 from schedfuzz.errors import (
@@ -55,6 +55,7 @@ __all__ = [
     "SchedfuzzInternalError",
     "Schedule",
     "ScheduleFailure",
+    "ScriptOracle",
     "Semaphore",
     "Settings",
     "WaitQueue",

@@ -98,7 +98,8 @@ class Schedule:
             raise InvalidArgument(msg)
         body = text[len(_PREFIX):]
         try:
-            data = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            data = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_",
+                                    validate=True)
         except (binascii.Error, ValueError) as exc:
             msg = f"schedule {text!r:.40} is not valid base64: {exc}"
             raise InvalidArgument(msg) from None

@@ -42,6 +42,8 @@ class Settings:
             finds it, and the report re-runs the schedule to show the earliest repeat.
         detect_livelock: turn lasso detection off entirely (then only the step bound remains).
         runaway_seconds: wall-clock limit for one actor between two scheduling points.
+        spurious_wakeups: let the oracle wake sleepers of primitives that allow it (Condition,
+            WaitQueue sleeps that say so) without a wake-up, as POSIX and loom do.
         max_trace_rows: rows shown in a rendered trace table before the middle is elided.
     """
 
@@ -50,4 +52,5 @@ class Settings:
     lasso_after: int = attrs.field(default=200, validator=_nonneg)
     detect_livelock: bool = True
     runaway_seconds: float = attrs.field(default=10.0, validator=_seconds)
+    spurious_wakeups: bool = False
     max_trace_rows: int = attrs.field(default=80, validator=_positive)

@@ -109,7 +109,8 @@ class Condition:
         waiter = Waiter(me, self._queue)
         self._queue.enqueue(waiter)
         self.lock._give(me)
-        waiter.sleep(f"Condition {self.name!r}", cond=_cond, label="wait (notified)")
+        waiter.sleep(f"Condition {self.name!r}", cond=_cond, spurious=True,
+                     label="wait (notified)")
         self._queue.remove(waiter)
         self.lock._take(me)
 
@@ -256,13 +257,16 @@ class WaitQueue:
 
     def wait_event(self, cond: Callable[[], bool], *, exclusive: bool = False,
                    killable: bool = False) -> bool:
-        """Sleep until ``cond()`` holds; False if a signal interrupted a killable wait."""
+        """Sleep until ``cond()`` holds; False if a signal interrupted a killable wait.
+
+        It re-checks ``cond`` after every wake-up, so it tolerates spurious ones."""
         waiter: Waiter | None = None
         while True:
             waiter = self.prepare_to_wait(waiter, exclusive=exclusive)
             if cond():
                 break
-            if not waiter.sleep(f"wait_event({self.name})", cond=cond, killable=killable):
+            if not waiter.sleep(f"wait_event({self.name})", cond=cond, killable=killable,
+                                spurious=True):
                 self.finish_wait(waiter)
                 return False
         self.finish_wait(waiter)

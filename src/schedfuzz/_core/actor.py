@@ -38,7 +38,9 @@ class Block:
             ``cond()`` holds is a missed wakeup.
         on: the resource it waits for; if it has ``__schedfuzz_holders__`` the holders are the
             other ends of wait-for edges (deadlock cycles).
-        killable: a signal (``Actor.signal``) wakes it.
+        killable: a signal (``schedfuzz.signal``) wakes it.
+        spurious: the primitive allows spurious wake-ups; with ``Settings.spurious_wakeups`` the
+            oracle may wake the sleeper without a wake-up.
     """
 
     what: str
@@ -48,6 +50,7 @@ class Block:
     cond: Callable[[], bool] | None = None
     on: object = None
     killable: bool = False
+    spurious: bool = False
 
 
 @final

@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 
 from schedfuzz.errors import InvalidArgument, ReplayDiverged
 
-__all__ = ["DefaultOracle", "Oracle", "RandomOracle", "ReplayOracle"]
+__all__ = ["DefaultOracle", "Oracle", "RandomOracle", "ReplayOracle", "ScriptOracle"]
 
 
 @runtime_checkable
@@ -117,3 +117,40 @@ class RandomOracle:
         if r >= self.p:
             return 0
         return 1 + int(r / self.p * (n - 1))
+
+
+class ScriptOracle:
+    """Picks actors by name: the readable way to write a hand-made schedule in a test.
+
+    ``ScriptOracle(["a", "a", "b"])`` runs ``a`` at the first two choice points and ``b`` at the
+    third, then follows the default policy. With ``repeat_from=i`` the names from index ``i`` on
+    repeat forever (a livelock script). A name that is not enabled raises ``ReplayDiverged``
+    listing the enabled actors. Only choice points consult it: a step with one enabled actor
+    takes no entry.
+    """
+
+    def __init__(self, names: Sequence[str], repeat_from: int | None = None) -> None:
+        self.names = list(names)
+        self.repeat_from = repeat_from
+        self.index = 0
+        self.exhausted = not self.names
+
+    def choose(self, n: int) -> int:
+        from schedfuzz._core.traps import current_runner
+
+        i = self.index
+        self.index += 1
+        if i >= len(self.names):
+            if self.repeat_from is None:
+                self.exhausted = True
+                return 0
+            span = len(self.names) - self.repeat_from
+            i = self.repeat_from + (i - len(self.names)) % span
+        order = current_runner().choice_order()
+        want = self.names[i]
+        for k, actor in enumerate(order):
+            if actor.name == want:
+                return k
+        enabled = ", ".join(a.name for a in order)
+        msg = f"script wants {want!r} at choice point {self.index - 1}, but enabled are: {enabled}"
+        raise ReplayDiverged(msg)

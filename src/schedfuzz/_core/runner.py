@@ -48,6 +48,10 @@ __all__ = ["RunResult", "Runner"]
 RUNNABLE = ActorState.RUNNABLE
 
 
+def _by_aid(actor: Actor) -> int:
+    return actor.aid
+
+
 @attrs.define(eq=False)
 class RunResult:
     """What one run produced.
@@ -98,6 +102,8 @@ class Runner:
         self.finals: list[Callable[[], Any]] = []
         self.runaway = False
         self.lasso: tuple[int, int, int, int] | None = None
+        self.keep = False  # at the current choice point: does answer 0 keep the current actor?
+        self.runnable: list[Actor] = []  # at the current choice point, in spawn order
 
     def __schedfuzz_state__(self) -> object:
         return ()  # frames of traps hold the runner; its own state is fingerprinted explicitly
@@ -155,66 +161,99 @@ class Runner:
                          self.step, culprit.name if culprit and error else None, self.lasso)
 
     def _loop(self) -> BaseException | None:
+        # The hot path: everything per step lives in locals; the slow checks (step bound, lasso
+        # fingerprints) hide behind one comparison against `slow_at`.
         settings = self.settings
-        oracle = self.oracle
-        rows = self.trace.rows
+        rows_append = self.trace.rows.append
         live = self.live
         quantum = settings.fair_quantum
         max_steps = settings.max_steps
-        lasso_at = settings.lasso_after if settings.detect_livelock else max_steps + 1
+        lasso_at = settings.lasso_after if settings.detect_livelock else max_steps
+        slow_at = min(lasso_at, max_steps)
         detector: LassoDetector | None = None
+        choose = self.oracle.choose
+        decisions = self.decisions
+        widths = self.widths
+        invariants = self.invariants
+        spurious = settings.spurious_wakeups
+        trap, resume = traps.TRAP, traps.RESUME
+        step = self.step
+        consecutive = 0
+        cur: Actor | None = None
         while True:
             if self.predicate_blocked:
                 self._recheck_predicates()
             runnable = [a for a in live if a.state is RUNNABLE]
-            if not runnable:
+            n = len(runnable)
+            if not n:
                 if live:
                     return detect.classify_stuck(self)
                 return self._finish()
-            step = self.step
-            if step >= max_steps:
-                return self._bound()
-            cur = self.current
+            if spurious:
+                # Sleepers in primitives that allow spurious wake-ups are candidates too, but
+                # only while someone can really run: a run where only they could move is stuck.
+                sleepers = [a for a in live if a.block is not None and a.block.spurious]
+                if sleepers:
+                    runnable = sorted(runnable + sleepers, key=_by_aid)
+                    n = len(runnable)
             fingerprint = None
-            if step >= lasso_at:
+            if step >= slow_at:
+                if step >= max_steps:
+                    return self._bound()
                 if detector is None:
                     detector = LassoDetector(step, self.snapshot)
+                self.consecutive = consecutive
                 fingerprint = self._fingerprint()
-            n = len(runnable)
             if n == 1:
                 nxt = runnable[0]
             else:
                 keep = (cur is not None and cur.state is RUNNABLE and not cur.yielded
-                        and self.consecutive < quantum)
-                d = oracle.choose(n)
-                self.decisions.append(d)
-                self.widths.append(n)
-                if d == 0 and keep:
-                    nxt = cur  # type: ignore[assignment]
-                else:
-                    order = self._rotation(runnable, cur, keep)
-                    nxt = order[d]
-                    if keep:
+                        and consecutive < quantum)
+                self.keep = keep  # for choice_order(), which oracles may call from choose()
+                self.runnable = runnable
+                d = choose(n)
+                decisions.append(d)
+                widths.append(n)
+                # Choice order: the current actor first if kept, then the others in spawn order
+                # starting after it (a rotation); runnable[(i + j) % n] is the j-th of those.
+                if keep:
+                    if d == 0:
+                        nxt = cur  # type: ignore[assignment]
+                    else:
+                        i = runnable.index(cur) + 1  # type: ignore[arg-type]
+                        nxt = runnable[(i + d - 1) % n]
                         self.preemptions += 1
+                else:
+                    i = 0
+                    if cur is not None:
+                        aid = cur.aid
+                        while i < n and runnable[i].aid <= aid:
+                            i += 1
+                    nxt = runnable[(i + d) % n]
             # consecutive counts steps taken while others were enabled (the fair quantum).
             if nxt is cur:
                 if n > 1:
-                    self.consecutive += 1
+                    consecutive += 1
             else:
-                self.consecutive = 1 if n > 1 else 0
-                self.current = nxt
+                consecutive = 1 if n > 1 else 0
+                self.current = cur = nxt
             if detector is not None:
                 mask = 0
                 for a in runnable:
                     mask |= 1 << a.aid
                 found = detector.observe(step, fingerprint, mask, 1 << nxt.aid,
-                                         len(self.decisions) - (n > 1), self.last_progress)
+                                         len(decisions) - (n > 1), self.last_progress)
                 if found is not None:
+                    if n > 1 and keep and d:  # the closing step's choice is not part of it
+                        self.preemptions -= 1
                     return self._lasso(detector, found)
-            rows.append((nxt.aid, nxt.label, nxt.args))
+            if nxt.block is not None:  # chosen while asleep: a spurious wake-up
+                self.trace.note(step, nxt, "spurious wake-up", None)
+                traps.unpark(nxt)
+            rows_append((nxt.aid, nxt.label, nxt.args))
             self.active = nxt
             try:
-                message = nxt.greenlet.switch(traps.RESUME)
+                message = nxt.greenlet.switch(resume)
             except RunawayInterrupt as exc:
                 self.active = None
                 self.step = step + 1
@@ -226,30 +265,35 @@ class Runner:
                 nxt.error = exc
                 return exc
             self.active = None
-            self.step = step + 1
-            if message is not traps.TRAP:
+            step += 1
+            self.step = step
+            if message is not trap:
                 if not nxt.greenlet.dead:
                     msg = f"actor {nxt.name!r} switched to the hub with {message!r}"
                     raise SchedfuzzInternalError(msg)
                 nxt.result = message
                 self._retire(nxt)
-            if self.invariants:
-                error = self._check(self.invariants, nxt)
+            if invariants:
+                error = self._check(invariants, nxt)
                 if error is not None:
                     return error
 
-    @staticmethod
-    def _rotation(runnable: list[Actor], cur: Actor | None, keep: bool) -> list[Actor]:
-        """Enabled actors in choice order: current first if kept, then the others after it."""
+    def choice_order(self) -> list[Actor]:
+        """The enabled actors in the order the oracle's answer indexes, at the current choice
+        point: the current actor first if the default keeps it, then the others in spawn order
+        starting after it. Oracles that think in actors (PCT, scripted tests) call this."""
+        runnable, cur = self.runnable, self.current
         if cur is None:
-            return runnable
-        after = [a for a in runnable if a.aid > cur.aid]
-        before = [a for a in runnable if a.aid < cur.aid]
-        if keep:
-            return [cur, *after, *before]
-        if cur.state is RUNNABLE:
-            return [*after, *before, cur]
-        return after + before
+            return list(runnable)
+        n = len(runnable)
+        i = 0
+        while i < n and runnable[i].aid <= cur.aid:
+            i += 1
+        rotated = [runnable[(i + j) % n] for j in range(n)]
+        if self.keep:
+            rotated.remove(cur)
+            return [cur, *rotated]
+        return rotated
 
     def _recheck_predicates(self) -> None:
         still = []

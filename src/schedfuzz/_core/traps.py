@@ -88,7 +88,10 @@ def checkpoint(label: str = "checkpoint", /, *, yield_: bool = False, **args: An
     actor.label = label
     actor.args = args or None
     actor.yielded = yield_
-    _switch_out(runner)  # type: ignore[arg-type]
+    # _switch_out inlined: this is the hot path of every modelled operation.
+    if runner.hub.switch(TRAP) is not RESUME:  # type: ignore[union-attr]
+        msg = f"actor {actor.name!r} resumed without RESUME; please file a bug"
+        raise SchedfuzzInternalError(msg)
 
 
 def park(block: Block, label: str) -> None:

@@ -82,13 +82,16 @@ class Waiter:
         cond: Callable[[], bool] | None = None,
         on: object = None,
         killable: bool = False,
+        spurious: bool = False,
         label: str | None = None,
     ) -> bool:
         """Sleep until woken (``schedule()``); return False if a signal interrupted the sleep.
 
         Returns at once, without a step, if the token was already delivered. ``cond`` is the
         condition the sleeper waits for: it does not wake the sleeper (only a wake-up does), but a
-        sleeper stuck forever while ``cond()`` holds is diagnosed as a missed wakeup.
+        sleeper stuck forever while ``cond()`` holds is diagnosed as a missed wakeup. With
+        ``spurious`` the scheduler may end the sleep without a wake-up (when
+        ``Settings.spurious_wakeups`` is on), so the caller must re-check its condition.
         """
         actor = self.actor
         if self.woken:
@@ -97,7 +100,7 @@ class Waiter:
             return False
         runner = current_runner()
         block = Block(what=what, since=runner.step, waiter=self, cond=cond, on=on,
-                      killable=killable)
+                      killable=killable, spurious=spurious)
         park(block, label or f"wake-up ({what})")
         if actor.interrupted:
             actor.interrupted = False
