@@ -24,10 +24,28 @@ from schedfuzz.errors import (
     ScheduleFailure,
 )
 from schedfuzz.execute import Outcome, explain, replay, run
-from schedfuzz.scenario import ScenarioInfo, at_end, invariant, registry, resolve, scenario, snapshot, spawn
+from schedfuzz.scenario import (
+    ScenarioInfo,
+    at_end,
+    invariant,
+    registry,
+    resolve,
+    scenario,
+    snapshot,
+    spawn,
+)
 from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
-from schedfuzz.sync import Condition, Event, Lock, Semaphore, WaitQueue, Waiter, signal, signal_pending
+from schedfuzz.sync import (
+    Condition,
+    Event,
+    Lock,
+    Semaphore,
+    Waiter,
+    WaitQueue,
+    signal,
+    signal_pending,
+)
 
 __all__ = [
     "AtomicFlags",

@@ -2,11 +2,11 @@
 
 ``SchedfuzzError`` is the root. Below it:
 
-* ``ScheduleFailure`` and its subclasses are *verdicts*: what a run of a scenario found. Each verdict
-  kind is its own type so that Hypothesis, which tells distinct bugs apart by exception type and
-  origin, keeps a deadlock and a livelock in the same test separate. An actor that raises is a
-  verdict too, but schedfuzz re-raises the actor's own exception (with the trace attached as PEP 678
-  notes) rather than wrapping it, so ``pytest.raises(AssertionError)`` still works.
+* ``ScheduleFailure`` and its subclasses are *verdicts*: what a run of a scenario found.
+  Each verdict kind is its own type so that Hypothesis, which tells distinct bugs apart by
+  exception type and origin, keeps a deadlock and a livelock in the same test separate. An actor
+  that raises is a verdict too, but schedfuzz re-raises the actor's own exception (with the trace
+  attached as PEP 678 notes) rather than wrapping it, so ``pytest.raises(AssertionError)`` works.
 * Usage errors also derive from the builtin they resemble, so ``except TypeError`` keeps working:
   ``InvalidArgument`` (a bad value handed to schedfuzz), ``NotInActor`` (an actor-only operation
   called from outside an actor), ``PrimitiveMisuse`` (releasing a lock you do not hold, ...).
@@ -33,9 +33,9 @@ __all__ = [
     "PrimitiveMisuse",
     "ReplayDiverged",
     "RunawayActor",
-    "ScheduleFailure",
     "SchedfuzzError",
     "SchedfuzzInternalError",
+    "ScheduleFailure",
 ]
 
 

@@ -98,7 +98,8 @@ def _settle(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
 
 def replay_line(outcome: Outcome) -> str:
     params = "".join(f" -p {k}={v!r}" for k, v in outcome.params.items())
-    return f"schedfuzz replay-one {outcome.info.name}{params} --schedule {outcome.schedule.encode()}"
+    schedule = outcome.schedule.encode()
+    return f"schedfuzz replay-one {outcome.info.name}{params} --schedule {schedule}"
 
 
 def explain(outcome: Outcome) -> str:

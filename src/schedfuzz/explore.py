@@ -82,17 +82,19 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         out = self.outcome.result if self.outcome is not None else None
+        first = self.first_failure
+        rate = round(self.schedules / self.seconds, 1) if self.seconds else None
         return {
             "scenario": self.scenario.name,
-            "params": {k: v for k, v in self.params.items()},
+            "params": dict(self.params.items()),
             "engine": self.engine,
             "verdict": self.verdict,
             "expected": self.scenario.expect,
             "schedules": self.schedules,
             "seconds": round(self.seconds, 3),
-            "schedules_per_second": round(self.schedules / self.seconds, 1) if self.seconds else None,
-            "first_failure_schedules": self.first_failure[0] if self.first_failure else None,
-            "first_failure_seconds": round(self.first_failure[1], 3) if self.first_failure else None,
+            "schedules_per_second": rate,
+            "first_failure_schedules": first[0] if first else None,
+            "first_failure_seconds": round(first[1], 3) if first else None,
             "preemptions": out.preemptions if out is not None else None,
             "steps": out.steps if out is not None else None,
             "schedule": self.outcome.schedule.encode() if self.outcome is not None else None,

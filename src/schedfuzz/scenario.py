@@ -16,7 +16,8 @@ invariants checked after every step and checks run at the end::
         schedfuzz.at_end(lambda: check(box["value"] == n))
 
 Registered scenarios are found by name (``schedfuzz list``); packages add theirs through the
-``schedfuzz.scenarios`` entry-point group, loaded on first lookup. Any ``module:function`` works too.
+``schedfuzz.scenarios`` entry-point group, loaded on first lookup. Any ``module:function`` works
+too.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def resolve(ref: str | Callable[..., Any] | ScenarioInfo) -> ScenarioInfo:
         return found
     if ":" not in ref:
         names = ", ".join(sorted(_REGISTRY)) or "none"
-        msg = f"unknown scenario {ref!r}: not a registered name (known: {names}) nor module:function"
+        msg = f"unknown scenario {ref!r}: not a registered name ({names}) nor module:function"
         raise InvalidArgument(msg)
     module_name, _, attr = ref.partition(":")
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 
 import attrs
 
@@ -55,6 +56,10 @@ def _unpack(data: bytes) -> list[int]:
     return values
 
 
+def _as_tuple(values: Iterable[int]) -> tuple[int, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class Schedule:
     """Decisions at the choice points of a run; see the module docstring.
@@ -65,7 +70,7 @@ class Schedule:
             decisions from there on repeat forever.
     """
 
-    decisions: tuple[int, ...] = attrs.field(converter=tuple)
+    decisions: tuple[int, ...] = attrs.field(converter=_as_tuple)
     cycle_start: int | None = None
 
     def __attrs_post_init__(self) -> None:

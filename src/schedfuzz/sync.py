@@ -16,8 +16,8 @@ from typing import Any
 
 from schedfuzz._core.actor import Actor
 from schedfuzz._core.traps import checkpoint, current_actor
-from schedfuzz._core.waitqueue import WaitQueue as _Queue
 from schedfuzz._core.waitqueue import Waiter, WakeFunction, default_wake
+from schedfuzz._core.waitqueue import WaitQueue as _Queue
 from schedfuzz.errors import PrimitiveMisuse
 
 __all__ = ["Condition", "Event", "Lock", "Semaphore", "WaitQueue", "Waiter", "signal",

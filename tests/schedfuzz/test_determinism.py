@@ -43,4 +43,5 @@ def test_two_processes_with_different_hash_seeds_print_byte_identical_traces() -
                               check=True)
         outputs.append(proc.stdout)
     assert outputs[0] == outputs[1]
-    assert b"livelock" in outputs[0] and b"deadlock" in outputs[0]
+    assert b"livelock" in outputs[0]
+    assert b"deadlock" in outputs[0]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 
 import greenlet
-import pytest
 
+import pytest
 import schedfuzz as sf
 from schedfuzz import ScriptOracle, Settings, checkpoint, spawn
 
@@ -239,7 +239,8 @@ def test_progress_mark_inside_a_cycle_prevents_a_livelock_verdict() -> None:
 
     outcome = sf.run(scenario_with_hidden_count, settings=Settings(max_steps=400))
     assert outcome.kind == "livelock"
-    assert isinstance(outcome.error, sf.Livelock) and not outcome.error.proved
+    assert isinstance(outcome.error, sf.Livelock)
+    assert not outcome.error.proved
     assert sf.run(scenario).kind == "ok"
 
 
@@ -254,7 +255,7 @@ def test_bad_settings_name_the_field(settings: dict[str, object], field: str) ->
 
 
 def test_unknown_scenario_and_parameter_are_one_line_errors() -> None:
-    with pytest.raises(sf.InvalidArgument, match="unknown scenario 'demo.nope'"):
+    with pytest.raises(sf.InvalidArgument, match=r"unknown scenario 'demo\.nope'"):
         sf.run("demo.nope")
     with pytest.raises(sf.InvalidArgument, match="has no parameter 'bogus'"):
         sf.run("demo.lost-update", bogus=1)

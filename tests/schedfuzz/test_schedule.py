@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import pytest
 import schedfuzz as sf
 from schedfuzz import Schedule
 

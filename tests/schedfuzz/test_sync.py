@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-
 import schedfuzz as sf
 from schedfuzz import AtomicFlags, AtomicInt, ScriptOracle, Settings, checkpoint, spawn
 

@@ -7,7 +7,6 @@ deterministic and states exactly which interleaving shows the bug.
 from __future__ import annotations
 
 import pytest
-
 import schedfuzz as sf
 from schedfuzz import Schedule, ScriptOracle
 
@@ -90,7 +89,8 @@ def test_livelock_reproducer_replays_to_the_same_lasso() -> None:
 def test_retrying_on_a_resource_it_holds_itself_is_a_livelock() -> None:
     outcome = run("demo.self-retry")
     assert outcome.kind == "livelock"
-    assert isinstance(outcome.error, sf.Livelock) and outcome.error.proved
+    assert isinstance(outcome.error, sf.Livelock)
+    assert outcome.error.proved
     first, end = outcome.result.lasso[:2]  # type: ignore[index]
     rows = outcome.result.trace.rows[first:end]
     assert [label for _, label, _ in rows] == ["try_acquire", "retry"]

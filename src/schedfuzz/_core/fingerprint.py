@@ -59,7 +59,7 @@ def freeze(value: Any, memo: dict[int, int] | None = None, depth: int = 0) -> An
                               for k, v in value.items()))
     if isinstance(value, (set, frozenset)):
         return ("set", frozenset(freeze(v, memo, depth) for v in value))
-    if isinstance(value, _BY_IDENTITY) or callable(value) and not hasattr(value, "__dict__"):
+    if isinstance(value, _BY_IDENTITY) or (callable(value) and not hasattr(value, "__dict__")):
         return ("id", key)
     if isinstance(value, types.CellType):
         try:

@@ -38,8 +38,8 @@ from schedfuzz.errors import (
     Livelock,
     NotInActor,
     RunawayActor,
-    ScheduleFailure,
     SchedfuzzInternalError,
+    ScheduleFailure,
 )
 from schedfuzz.settings import Settings
 
@@ -364,7 +364,8 @@ class Runner:
         where = "?"
         tb = exc.__traceback__ if exc is not None else None
         while tb is not None:
-            where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno} in {tb.tb_frame.f_code.co_name}"
+            code = tb.tb_frame.f_code
+            where = f"{code.co_filename}:{tb.tb_lineno} in {code.co_name}"
             tb = tb.tb_next
         name = actor.name if actor is not None else "?"
         if actor is not None and actor.state is not ActorState.DONE:

@@ -101,7 +101,7 @@ class Trace:
             cell = f"{label}{format_args(args)}"
             mark = ">" if cycle is not None and cycle[0] <= step < cycle[1] else " "
             out.append(f"{step:4d}{mark} " + " " * (width * aid) + cell)
-            for naid, nlabel, nargs in notes.get(step + 1, ()):
+            for naid, nlabel, _nargs in notes.get(step + 1, ()):
                 if naid >= 0 and nlabel == "progress":
                     continue
         if cycle is not None:
