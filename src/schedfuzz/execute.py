@@ -118,7 +118,8 @@ def explain(outcome: Outcome) -> str:
     lines.append("")
     lines.append(result.trace.table(max_rows=outcome.settings.max_trace_rows, cycle=cycle))
     lines.append("")
-    lines.append(f"{result.steps} steps, {result.preemptions} preemptions, "
+    plural = "" if result.preemptions == 1 else "s"
+    lines.append(f"{result.steps} steps, {result.preemptions} preemption{plural}, "
                  f"{len(result.decisions)} choice points")
     lines.append("replay: " + replay_line(outcome))
     return "\n".join(lines)

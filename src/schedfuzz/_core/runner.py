@@ -102,6 +102,7 @@ class Runner:
         self.finals: list[Callable[[], Any]] = []
         self.runaway = False
         self.lasso: tuple[int, int, int, int] | None = None
+        self.culprit: str | None = None  # the actor whose exception or step failed the run
         self.keep = False  # at the current choice point: does answer 0 keep the current actor?
         self.runnable: list[Actor] = []  # at the current choice point, in spawn order
 
@@ -154,11 +155,10 @@ class Runner:
             watch(self, False)
             traps.LOCAL.runner = None
         kind = "ok" if error is None else getattr(error, "kind", "failure")
-        culprit = self.active or self.current
         if isinstance(error, ScheduleFailure):
             error.trace = self.trace
         return RunResult(kind, error, self.trace, self.decisions, self.widths, self.preemptions,
-                         self.step, culprit.name if culprit and error else None, self.lasso)
+                         self.step, self.culprit, self.lasso)
 
     def _loop(self) -> BaseException | None:
         # The hot path: everything per step lives in locals; the slow checks (step bound, lasso
@@ -261,10 +261,13 @@ class Runner:
             except BaseException as exc:
                 self.active = None
                 self.step = step + 1
+                self.culprit = nxt.name
                 self._retire(nxt)
                 nxt.error = exc
                 return exc
             self.active = None
+            if nxt.state is not RUNNABLE:
+                self.trace.blocked.append(step)
             step += 1
             self.step = step
             if message is not trap:
@@ -276,6 +279,7 @@ class Runner:
             if invariants:
                 error = self._check(invariants, nxt)
                 if error is not None:
+                    self.culprit = nxt.name
                     return error
 
     def choice_order(self) -> list[Actor]:

@@ -42,6 +42,7 @@ class Trace:
     names: list[str] = attrs.field(factory=list)
     rows: list[tuple[int, str, dict[str, Any] | None]] = attrs.field(factory=list)
     notes: list[tuple[int, int, str, dict[str, Any] | None]] = attrs.field(factory=list)
+    blocked: list[int] = attrs.field(factory=list)  # steps at whose end the actor blocked
 
     def note(self, step: int, actor: Actor | None, label: str,
              args: dict[str, Any] | None = None) -> None:
@@ -87,9 +88,7 @@ class Trace:
         elif len(steps) > max_rows:
             head = max_rows // 4
             steps = steps[:head] + steps[len(steps) - (max_rows - head):]
-        notes: dict[int, list[tuple[int, str, dict[str, Any] | None]]] = {}
-        for step, aid, label, args in self.notes:
-            notes.setdefault(step, []).append((aid, label, args))
+        blocked = set(self.blocked)
         previous = -1
         for step in steps:
             if step != previous + 1:
@@ -98,12 +97,9 @@ class Trace:
             if cycle is not None and step == cycle[0]:
                 out.append(f"  ---- cycle: steps {cycle[0]}..{cycle[1] - 1} repeat forever ----")
             aid, label, args = self.rows[step]
-            cell = f"{label}{format_args(args)}"
+            cell = f"{label}{format_args(args)}" + ("  -> blocks" if step in blocked else "")
             mark = ">" if cycle is not None and cycle[0] <= step < cycle[1] else " "
             out.append(f"{step:4d}{mark} " + " " * (width * aid) + cell)
-            for naid, nlabel, _nargs in notes.get(step + 1, ()):
-                if naid >= 0 and nlabel == "progress":
-                    continue
         if cycle is not None:
             out.append(f"  ---- back to step {cycle[0]} ----")
         return "\n".join(out)
