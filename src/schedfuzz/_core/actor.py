@@ -52,6 +52,10 @@ class Block:
     killable: bool = False
     spurious: bool = False
 
+    def __schedfuzz_state__(self) -> object:
+        # Not since (history); the waiter and predicate are seen through the actor's frames.
+        return (self.what, self.killable, self.spurious)
+
 
 @final
 @attrs.define(eq=False, slots=True, repr=False)

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["LassoDetector", "actor_position", "freeze"]
 
 _SCALARS = (int, float, str, bytes, bool, type(None), complex)
-_BY_IDENTITY = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType,
-                type, types.CodeType, types.FrameType)
+_BY_IDENTITY = (types.BuiltinFunctionType, types.ModuleType, type, types.CodeType,
+                types.FrameType, types.GeneratorType)
 
 
 def freeze(value: Any, memo: dict[int, int] | None = None, depth: int = 0) -> Any:
@@ -59,7 +59,14 @@ def freeze(value: Any, memo: dict[int, int] | None = None, depth: int = 0) -> An
                               for k, v in value.items()))
     if isinstance(value, (set, frozenset)):
         return ("set", frozenset(freeze(v, memo, depth) for v in value))
-    if isinstance(value, _BY_IDENTITY) or (callable(value) and not hasattr(value, "__dict__")):
+    if isinstance(value, types.FunctionType):
+        # Two closures of the same code over equal values behave the same: compare them so.
+        cells = value.__closure__ or ()
+        return ("fn", id(value.__code__), tuple(freeze(c, memo, depth) for c in cells),
+                freeze(value.__defaults__, memo, depth))
+    if isinstance(value, types.MethodType):
+        return ("method", id(value.__func__), freeze(value.__self__, memo, depth))
+    if isinstance(value, _BY_IDENTITY):
         return ("id", key)
     if isinstance(value, types.CellType):
         try:
@@ -68,10 +75,23 @@ def freeze(value: Any, memo: dict[int, int] | None = None, depth: int = 0) -> An
             return ("cell",)
     fields: dict[str, Any] | None = getattr(value, "__dict__", None)
     if fields is None:
-        slots = getattr(type(value), "__slots__", ())
+        slots = getattr(type(value), "__slots__", None)
+        if slots is None:
+            return _opaque(value, memo, depth)
         fields = {s: getattr(value, s, None) for s in slots if isinstance(s, str)}
     return (type(value).__qualname__, tuple((k, freeze(v, memo, depth))
                                             for k, v in fields.items() if k != "greenlet"))
+
+
+def _opaque(value: Any, memo: dict[int, int], depth: int) -> Any:
+    """A builtin object with no visible fields (an iterator, say): its pickling recipe shows its
+    state (a range iterator's position); failing that, its identity."""
+    if type(value).__module__ == "builtins":
+        try:
+            return ("reduce", freeze(value.__reduce_ex__(2), memo, depth))
+        except Exception:
+            pass
+    return ("id", id(value))
 
 
 def actor_position(actor: Actor, memo: dict[int, int]) -> Any:

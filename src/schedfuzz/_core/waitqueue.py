@@ -107,6 +107,11 @@ class Waiter:
             return self.woken
         return True
 
+    def __schedfuzz_state__(self) -> object:
+        # Not enqueued_at: when it queued is history, not state.
+        return (self.actor.aid, self.exclusive, self.key, frozenset(self.flags), self.woken,
+                self.queued)
+
     def __repr__(self) -> str:
         return f"<Waiter {self.actor.name} on {self.queue.name} woken={self.woken}>"
 

@@ -1,0 +1,64 @@
+"""State fingerprints: equal states compare equal, history does not count, hidden state does."""
+
+from __future__ import annotations
+
+import schedfuzz as sf
+from schedfuzz import ScriptOracle, checkpoint, spawn
+from schedfuzz._core.fingerprint import freeze
+
+
+def test_closures_compare_by_code_and_captured_values() -> None:
+    def make(x: int) -> object:
+        return lambda: x
+
+    assert freeze(make(1)) == freeze(make(1))
+    assert freeze(make(1)) != freeze(make(2))
+
+
+def test_iterators_show_their_position() -> None:
+    it = iter(range(5))
+    before = freeze(it)
+    next(it)
+    assert freeze(it) != before
+
+
+def test_cycles_in_object_graphs_are_cut() -> None:
+    a: dict[str, object] = {}
+    a["self"] = a
+    assert freeze(a) == freeze(a)
+
+
+def test_livelock_through_blocking_waits_is_proved() -> None:
+    """Two actors hand a lock back and forth forever: every iteration makes new waiters and new
+    lambdas, yet the state repeats, so the lasso is found."""
+
+    def scenario() -> None:
+        lock = sf.Lock("L")
+
+        def worker() -> None:
+            while True:
+                with lock:
+                    checkpoint("work", yield_=True)
+
+        spawn(worker, name="a")
+        spawn(worker, name="b")
+
+    outcome = sf.run(scenario, oracle=ScriptOracle(["a", "a", "b"]))
+    assert outcome.kind == "livelock"
+    assert isinstance(outcome.error, sf.Livelock)
+    assert outcome.error.proved
+    first, end = outcome.result.lasso[:2]  # type: ignore[index]
+    assert {aid for aid, _, _ in outcome.result.trace.rows[first:end]} == {0, 1}
+
+
+def test_loop_counter_in_a_local_keeps_states_apart() -> None:
+    def scenario() -> None:
+        def counter() -> None:
+            n = 0
+            while n < 3_000:
+                n += 1
+                checkpoint("tick")
+
+        spawn(counter, name="counter")
+
+    assert sf.run(scenario).kind == "ok"
