@@ -71,6 +71,8 @@ class Actor:
     aid: int
     name: str
     greenlet: greenlet
+    # The hub's bound switch: the one way back to the scheduler (hub and spoke).
+    hub_switch: Callable[..., object]
     state: ActorState = ActorState.RUNNABLE
     block: Block | None = None
     # The operation the actor will perform when next resumed: set by each trap.

@@ -103,6 +103,7 @@ class Runner:
         self.runaway = False
         self.lasso: tuple[int, int, int, int] | None = None
         self.culprit: str | None = None  # the actor whose exception or step failed the run
+        self.dirty = True  # the runnable set changed since the last step
         self.keep = False  # at the current choice point: does answer 0 keep the current actor?
         self.runnable: list[Actor] = []  # at the current choice point, in spawn order
 
@@ -125,9 +126,12 @@ class Runner:
                 raise SchedfuzzInternalError(msg)
             return fn(*args, **kwargs)
 
-        actor = Actor(aid, name, greenlet(body, parent=self.hub))
+        g = greenlet(body, parent=self.hub)
+        actor = Actor(aid, name, g, hub_switch=self.hub.switch)
+        g.actor = actor  # checkpoint() finds its actor through the current greenlet
         self.actors.append(actor)
         self.live.append(actor)
+        self.dirty = True
         self.trace.names.append(name)
         return actor
 
@@ -178,12 +182,16 @@ class Runner:
         spurious = settings.spurious_wakeups
         trap, resume = traps.TRAP, traps.RESUME
         step = self.step
+        base: list[Actor] = []
         consecutive = 0
         cur: Actor | None = None
         while True:
             if self.predicate_blocked:
                 self._recheck_predicates()
-            runnable = [a for a in live if a.state is RUNNABLE]
+            if self.dirty:  # only park, unpark, spawn and exit change who is runnable
+                base = [a for a in live if a.state is RUNNABLE]
+                self.dirty = False
+            runnable = base
             n = len(runnable)
             if not n:
                 if live:
@@ -315,6 +323,7 @@ class Runner:
         actor.state = ActorState.DONE
         actor.block = None
         self.live.remove(actor)
+        self.dirty = True
 
     def _fingerprint(self) -> Any:
         memo: dict[int, int] = {}

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from greenlet import getcurrent
+
 from schedfuzz._core.actor import ActorState, Block
 from schedfuzz.errors import NotInActor, SchedfuzzInternalError
 
@@ -80,16 +82,17 @@ def checkpoint(label: str = "checkpoint", /, *, yield_: bool = False, **args: An
             enabled actor first, so a spin-wait is fair without any oracle decision.
         **args: values shown next to the label in the trace (keep them small and plain).
     """
-    runner = LOCAL.runner
-    actor = None if runner is None else runner.active
-    if actor is None:
+    # The hot path of every modelled operation: the actor is found through the current
+    # greenlet (cheaper than the thread-local), and the switch back to the hub is inlined.
+    try:
+        actor = getcurrent().actor
+    except AttributeError:
         msg = f"checkpoint({label!r}) must be called from inside an actor"
-        raise NotInActor(msg)
+        raise NotInActor(msg) from None
     actor.label = label
     actor.args = args or None
     actor.yielded = yield_
-    # _switch_out inlined: this is the hot path of every modelled operation.
-    if runner.hub.switch(TRAP) is not RESUME:  # type: ignore[union-attr]
+    if actor.hub_switch(TRAP) is not RESUME:
         msg = f"actor {actor.name!r} resumed without RESUME; please file a bug"
         raise SchedfuzzInternalError(msg)
 
@@ -103,6 +106,7 @@ def park(block: Block, label: str) -> None:
         raise NotInActor(msg)
     actor.state = ActorState.BLOCKED
     actor.block = block
+    runner.dirty = True  # type: ignore[union-attr]
     actor.label = label
     actor.yielded = False
     if block.until is not None:
@@ -114,6 +118,9 @@ def unpark(actor: Actor) -> None:
     """Make a blocked actor runnable again (called by the primitive that wakes it)."""
     actor.state = ActorState.RUNNABLE
     actor.block = None
+    runner = LOCAL.runner
+    if runner is not None:
+        runner.dirty = True
 
 
 def block_until(
