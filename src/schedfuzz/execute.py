@@ -12,6 +12,7 @@ It adds to the raw run loop what a user needs from a verdict:
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -97,7 +98,7 @@ def _settle(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
 
 
 def replay_line(outcome: Outcome) -> str:
-    params = "".join(f" -p {k}={v!r}" for k, v in outcome.params.items())
+    params = "".join(f" -p {shlex.quote(f'{k}={v!r}')}" for k, v in outcome.params.items())
     schedule = outcome.schedule.encode()
     return f"schedfuzz replay-one {outcome.info.name}{params} --schedule {schedule}"
 

@@ -1,0 +1,194 @@
+"""pytest plugin for schedfuzz, loaded through the ``pytest11`` entry point.
+
+What it adds to every pytest run:
+
+* **Corpus replay.** Each saved reproducer is a test item: ``*.json`` files under a directory
+  named ``corpus`` (ini option ``schedfuzz_corpus_dirs``), and any other JSON file that carries
+  the corpus format marker. The item replays the file and passes when it gives its expected
+  verdict, so CI checks every reproducer even though Hypothesis's CI profile turns its database
+  off. A file that cannot be used fails as one item with one line naming the file and the field;
+  a replay that differs fails with the verdicts, the first differing step and a trace diff, and
+  the replayed run's full report goes into a section titled ``schedfuzz``.
+* **Options** in one ``schedfuzz`` group: ``--schedfuzz-seed``, ``--schedfuzz-max-schedules`` and
+  ``--schedfuzz-save DIR`` set ``SCHEDFUZZ_SEED``, ``SCHEDFUZZ_MAX_SCHEDULES`` and
+  ``SCHEDFUZZ_SAVE_DIR`` for the fuzzing decorator (environment variables, so xdist workers and
+  subprocesses see them too); ``--schedfuzz-strict`` also requires corpus traces to match line for
+  line; ``--schedfuzz-no-corpus`` skips corpus files.
+* The ``schedfuzz`` marker (corpus items carry it, so ``-m schedfuzz`` selects them).
+
+The module imports only pytest and the standard library; schedfuzz itself is imported inside the
+hooks that need it, so a test run that never meets a corpus file pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterator
+
+    from schedfuzz._replaycheck import Replayed
+
+__all__ = ["CorpusFile", "CorpusItem"]
+
+# The format marker as ``corpus.save`` writes it, near the top of the file.
+_MARKER = b'"schedfuzz-corpus"'
+_PEEK = 512
+_ENV = (
+    ("schedfuzz_seed", "SCHEDFUZZ_SEED"),
+    ("schedfuzz_max_schedules", "SCHEDFUZZ_MAX_SCHEDULES"),
+    ("schedfuzz_save", "SCHEDFUZZ_SAVE_DIR"),
+)
+_saved_env = pytest.StashKey[dict[str, "str | None"]]()
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f"expected a non-negative integer, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("schedfuzz", "schedfuzz concurrency fuzzing")
+    group.addoption("--schedfuzz-seed", type=_count, metavar="N",
+                    help="seed of every schedfuzz search (sets SCHEDFUZZ_SEED)")
+    group.addoption("--schedfuzz-max-schedules", type=_count, metavar="N",
+                    help="schedules per schedfuzz search (sets SCHEDFUZZ_MAX_SCHEDULES)")
+    group.addoption("--schedfuzz-save", metavar="DIR",
+                    help="save the reproducer of every failure found into the corpus folder DIR "
+                         "(sets SCHEDFUZZ_SAVE_DIR)")
+    group.addoption("--schedfuzz-strict", action="store_true",
+                    help="a corpus replay must also match its recorded trace line for line")
+    group.addoption("--schedfuzz-no-corpus", action="store_true",
+                    help="do not collect corpus files as tests")
+    parser.addini("schedfuzz_corpus_dirs", type="args", default=["corpus"],
+                  help="directory names whose *.json files are all schedfuzz corpus files "
+                       "(marked files are collected anywhere)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "schedfuzz: a schedfuzz concurrency test or a corpus replay")
+    saved: dict[str, str | None] = {}
+    for option, var in _ENV:
+        value = config.getoption(option)
+        if value is None:
+            continue
+        saved[var] = os.environ.get(var)
+        os.environ[var] = os.path.abspath(value) if option == "schedfuzz_save" else str(value)
+    config.stash[_saved_env] = saved
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for var, old in config.stash.get(_saved_env, {}).items():
+        if old is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = old
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CorpusFile | None:
+    if file_path.suffix != ".json":
+        return None
+    config = parent.config
+    if config.getoption("schedfuzz_no_corpus"):
+        return None
+    if _in_corpus_dir(file_path, config) or _has_marker(file_path):
+        return CorpusFile.from_parent(parent, path=file_path)
+    return None
+
+
+def _in_corpus_dir(path: Path, config: pytest.Config) -> bool:
+    names = set(config.getini("schedfuzz_corpus_dirs"))
+    try:
+        parts = path.relative_to(config.rootpath).parent.parts
+    except ValueError:  # outside the rootdir: only the file's own folder counts
+        parts = (path.parent.name,)
+    return any(part in names for part in parts)
+
+
+def _has_marker(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return _MARKER in f.read(_PEEK)
+    except OSError:
+        return False
+
+
+def _shown(path: Path) -> Path:
+    """The path as messages show it: relative to the working directory when under it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+class CorpusFile(pytest.File):
+    """A corpus file: one replay item. Nothing is read here, so a bad file fails as its item
+    instead of stopping collection."""
+
+    def collect(self) -> Iterator[CorpusItem]:
+        yield CorpusItem.from_parent(self, name="replay")
+
+
+class ReplayMismatch(Exception):
+    """The replay did not give the recorded verdict (or, when strict, the recorded trace)."""
+
+    def __init__(self, replayed: Replayed) -> None:
+        super().__init__(replayed.summary())
+        self.replayed = replayed
+
+
+class CorpusItem(pytest.Item):
+    """Replays one corpus file and checks its expected verdict."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_marker("schedfuzz")
+        self.replayed: Replayed | None = None
+
+    def runtest(self) -> None:
+        __tracebackhide__ = True
+        from schedfuzz import corpus
+
+        entry = corpus.load(_shown(self.path))
+        self.replayed = corpus.replay_entry(entry)
+        if not self.replayed.passed(strict=self.config.getoption("schedfuzz_strict")):
+            raise ReplayMismatch(self.replayed)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> Any:
+        from schedfuzz.errors import CorpusError
+
+        if isinstance(excinfo.value, CorpusError):
+            return str(excinfo.value)
+        if isinstance(excinfo.value, ReplayMismatch):
+            return excinfo.value.replayed.report(explanation=False)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"schedfuzz corpus replay of {self.path.name}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if isinstance(item, CorpusItem) and report.failed and call.when == "call":
+        replayed = item.replayed
+        if replayed is not None and replayed.outcome is not None:
+            from schedfuzz.execute import explain
+
+            report.sections.append(("schedfuzz", explain(replayed.outcome)))
+    return report
