@@ -1,0 +1,305 @@
+"""The ``dfs`` engine: bounded exhaustive search, fewest preemptions first, with state caching.
+
+Iterative preemption bounding (CHESS): level K runs every schedule that costs exactly K, so the
+first failure found costs the fewest preemptions any failure needs, and a level that finishes
+clean proves "no failure with at most K preemptions". Most real bugs need at most 2 (SCTBench,
+CHESS), so a few levels are worth a lot.
+
+*Cost* is the number of preemptions (a departure while the current actor could go on), plus one
+each time a yielding or quantum-expired actor is run again before the others: staying is what the
+fair default policy refuses, so it is priced like a preemption. That keeps every level finite for
+spin-waits and makes the default policy's own run the only schedule of cost 0 at each branch.
+
+The search is stateless in the CHESS sense: a schedule is a decision list, and a run replays a
+*prefix*, then answers 0 at every new choice point while recording the alternatives there. Free
+alternatives go on the stack of this level (depth first); ones that cost one more go to the next
+level's list, so no schedule is run twice across levels.
+
+Stateful search (when the scenario declares ``schedfuzz.snapshot``, or ``stateful=True``): each
+new choice point's fingerprint is looked up; a state seen before is not explored again (the run
+is abandoned by raising from ``choose``). A state first reached at level K is reached at no lower
+cost later, so pruning loses nothing. The explored states and edges form a graph
+(``stategraph.py``) in which livelocks are found as fair, progress-free cycles; when the levels
+run out of work the whole state space has been checked: "verified: complete state space".
+Soundness rests on the fingerprint seeing all state that matters: the snapshot plus every actor's
+frames. Shared state that neither shows (a module global, say) makes pruning unsound.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from schedfuzz._core.actor import ActorState
+from schedfuzz._core.runner import Runner, RunResult
+from schedfuzz.engines.stategraph import Edge, StateGraph
+from schedfuzz.engines.view import RunCount, asking_runner, enabled_mask, keeps_current
+from schedfuzz.execute import Outcome, run
+from schedfuzz.explore import Budget, Report, register_engine
+from schedfuzz.scenario import ScenarioInfo
+from schedfuzz.schedule import Schedule
+from schedfuzz.settings import Settings
+
+__all__ = ["DfsSearch", "dfs_engine", "search"]
+
+
+RUNNABLE = ActorState.RUNNABLE
+
+
+class _Prune(Exception):
+    """Raised from ``choose`` to abandon a run that reached an explored state."""
+
+
+@attrs.frozen(slots=True)
+class Item:
+    """A subtree to explore: replay ``prefix`` (its last answer is the branch taken at ``node``)."""
+
+    prefix: tuple[int, ...]
+    node: int | None  # the state where the last answer of the prefix is given (stateful)
+    cost: int
+
+
+class DfsOracle:
+    """Replays an item's prefix, then answers 0 and records the alternatives it passes."""
+
+    def __init__(self, search: DfsSearch, item: Item) -> None:
+        self.search = search
+        self.prefix = item.prefix
+        self.node = item.node
+        self.index = 0
+        self.cost = 0  # of the answers given so far
+        self.edge_from: tuple[int, int, int] | None = None  # (node, answer, step) of the open edge
+        self.exhausted = not item.prefix
+        self.run_count = RunCount()
+
+    def choose(self, n: int) -> int:
+        runner = asking_runner()
+        i = self.index
+        self.index = i + 1
+        keep = keeps_current(runner)
+        cur = runner.current
+        # When the current actor may not be kept, it is the last in the rotation; choosing it
+        # anyway is a "stay".
+        stay_at = n - 1 if not keep and cur is not None and cur.state is RUNNABLE else -1
+        search = self.search
+        by_deviation = search.by_deviation
+        consecutive = self.run_count.at_choice(runner) if search.stateful is not False else 0
+        if i < len(self.prefix):
+            d = self.prefix[i]
+            if d and (by_deviation or keep or d == stay_at):
+                self.cost += 1
+            if i == len(self.prefix) - 1:
+                self.exhausted = True  # from here on every answer is 0: the default policy
+                if self.node is not None:
+                    self.edge_from = (self.node, d, runner.step)
+            return d
+        if search.stateful is None:
+            search.stateful = runner.snapshot is not None
+        decisions = tuple(runner.decisions)
+        nid = None
+        if search.stateful:
+            fingerprint = search.fingerprint(runner, consecutive)
+            nid = search.graph.find(fingerprint)
+            if nid is not None:
+                self._close(runner, nid)
+                raise _Prune
+            nid = search.graph.add(fingerprint, decisions, enabled_mask(runner))
+            self._close(runner, nid)
+            self.edge_from = (nid, 0, runner.step)
+        cost = self.cost
+        for alt in range(n - 1, 0, -1):  # pushed in reverse: answer 1 is explored first
+            extra = 1 if by_deviation or keep or alt == stay_at else 0
+            search.branch(Item((*decisions, alt), nid, cost + extra))
+        return 0
+
+    def _close(self, runner: Runner, dst: int) -> None:
+        """Record the edge from the previous choice point (if any) to the state ``dst``."""
+        if self.edge_from is None:
+            return
+        src, choice, start = self.edge_from
+        rows = runner.trace.rows
+        ran = 0
+        through = self.search.graph.nodes[src].enabled
+        for k in range(start, runner.step):
+            bit = 1 << rows[k][0]
+            ran |= bit
+            if k > start:
+                through &= bit  # a step between choice points: only its actor was enabled
+        progress = runner.last_progress >= start
+        self.search.graph.edges.append(Edge(src, choice, dst, ran, through, progress))
+
+
+class DfsSearch:
+    """One exhaustive search; ``explore()`` runs it and returns the report."""
+
+    def __init__(self, info: ScenarioInfo, params: dict[str, Any], settings: Settings,
+                 budget: Budget, stateful: bool | None = None,
+                 max_preemptions: int | None = None, by_deviation: bool = False,
+                 accept: Callable[[RunResult], bool] | None = None) -> None:
+        self.info = info
+        self.params = params
+        self.settings = settings
+        self.budget = budget
+        self.stateful = stateful
+        self.max_preemptions = max_preemptions
+        self.by_deviation = by_deviation
+        self.accept = accept
+        self.rejected = 0  # failures ``accept`` turned down
+        self.graph = StateGraph()
+        self.level = 0
+        self.stack: list[Item] = []
+        self.next_level: list[Item] = []
+        self.runs = 0
+        self.pruned = 0
+        self.quantum = settings.fair_quantum
+        self.check_livelocks = True
+
+    def fingerprint(self, runner: Runner, consecutive: int) -> object:
+        """The runner's state fingerprint with the policy's run count filled in (the run loop
+        keeps it in a local) and capped at the quantum, past which it changes nothing."""
+        fp = runner._fingerprint()
+        if isinstance(fp, tuple) and len(fp) == 4:
+            fp = (fp[0], min(consecutive, self.quantum), fp[2], fp[3])
+        return fp
+
+    def branch(self, item: Item) -> None:
+        (self.stack if item.cost <= self.level else self.next_level).append(item)
+
+    def run_item(self, item: Item) -> RunResult | None:
+        self.runs += 1
+        try:
+            return Runner(self.info.fn, self.params, DfsOracle(self, item), self.settings).run()
+        except _Prune:
+            self.pruned += 1
+            return None
+
+    def explore(self) -> Report:
+        started = time.perf_counter()
+        budget = self.budget
+        deadline = None if budget.seconds is None else started + budget.seconds
+        report = Report(self.info, dict(self.params), "dfs")
+        self.stack.append(Item((), None, 0))
+        verified = -1  # highest level explored completely
+        while True:
+            while self.stack:
+                if self.runs >= budget.max_schedules or (
+                        deadline is not None and time.perf_counter() >= deadline):
+                    return self._finish(report, verified, started, exhausted=True)
+                result = self.run_item(self.stack.pop())
+                if result is not None and result.error is not None:
+                    if self.accept is None or self.accept(result):
+                        return self._failed(report, result, started)
+                    self.rejected += 1
+            if self.stateful and self.check_livelocks:
+                livelock = self.graph.fair_cycle()
+                if livelock is not None:
+                    found = self._livelock(report, *livelock, started)
+                    if found is not None:
+                        return found
+            verified = self.level
+            if not self.next_level:
+                report.complete = True
+                return self._finish(report, verified, started, exhausted=False)
+            if self.max_preemptions is not None and self.level >= self.max_preemptions:
+                return self._finish(report, verified, started, exhausted=False)
+            self.level += 1
+            self.stack = self.next_level[::-1]  # first deferred is explored first
+            self.next_level = []
+
+    # -- reporting ------------------------------------------------------------------------------
+
+    def _stats(self, report: Report) -> None:
+        report.schedules = self.runs
+        report.stats.update({"level": self.level, "runs": self.runs, "pruned": self.pruned,
+                             "stateful": bool(self.stateful),
+                             "states": len(self.graph), "edges": len(self.graph.edges),
+                             "pending": len(self.stack) + len(self.next_level)})
+
+    def _finish(self, report: Report, verified: int, started: float, exhausted: bool) -> Report:
+        self._stats(report)
+        states = f"{len(self.graph)} states, " if self.stateful else ""
+        if report.complete and self.stateful:
+            report.note = (f"verified: complete state space, {len(self.graph)} states "
+                           f"({self.runs} runs): no failure and no livelock")
+        elif report.complete:
+            report.note = f"verified: all {self.runs} schedules explored, no failure"
+        elif verified >= 0:
+            report.note = (f"verified: no failure with at most {verified} preemptions "
+                           f"({states}{self.runs} runs)")
+        else:
+            report.note = (f"not verified: the budget ran out at 0 preemptions after "
+                           f"{self.runs} runs")
+        report.stats["verified_preemptions"] = verified
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _failed(self, report: Report, result: RunResult, started: float) -> Report:
+        self._stats(report)
+        cycle = result.lasso[2] if result.lasso is not None else None
+        outcome = run(self.info, schedule=Schedule(_trim(result.decisions, cycle), cycle),
+                      settings=self.settings, **self.params)
+        report.first_failure = (self.runs, time.perf_counter() - started)
+        report.outcome = outcome
+        report.verdict = outcome.kind
+        report.stats["min_preemptions"] = self.level
+        report.note = (f"{result.kind} at cost {self.level}: every schedule with fewer "
+                       f"preemptions was explored without failure")
+        return report
+
+    def _livelock(self, report: Report, stem: tuple[int, ...], cycle: tuple[int, ...],
+                  started: float) -> Report | None:
+        schedule = Schedule((*stem, *cycle), len(stem))
+        outcome: Outcome = run(self.info, schedule=schedule, settings=self.settings,
+                               **self.params)
+        if self.accept is not None and not self.accept(outcome.result):
+            self.check_livelocks = False  # not what the caller looks for: stop looking
+            return None
+        self._stats(report)
+        report.first_failure = (self.runs, time.perf_counter() - started)
+        report.outcome = outcome
+        report.verdict = outcome.kind
+        report.stats["min_preemptions"] = self.level
+        confirmed = outcome.kind == "livelock" and outcome.result.lasso is not None
+        report.note = (f"livelock: a fair cycle without progress in the state graph "
+                       f"({len(self.graph)} states) at cost {self.level}"
+                       + ("" if confirmed else "; its replay did NOT confirm the lasso "
+                          f"(replay verdict: {outcome.kind}); hidden state?"))
+        return report
+
+
+def _trim(decisions: list[int], cycle_start: int | None) -> list[int]:
+    if cycle_start is not None:
+        return decisions
+    end = len(decisions)
+    while end and decisions[end - 1] == 0:
+        end -= 1
+    return decisions[:end]
+
+
+def search(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget: Budget, *,
+           stateful: bool | None = None, max_preemptions: int | None = None,
+           by_deviation: bool = False,
+           accept: Callable[[RunResult], bool] | None = None) -> Report:
+    """Exhaustive search with options the registered engine leaves at their defaults.
+
+    Args:
+        stateful: prune explored states (default: when the scenario declares a snapshot).
+        max_preemptions: stop after this level (default: go on until the budget runs out or
+            the space is exhausted).
+        by_deviation: price every non-zero answer, not only preemptions, so the first failure
+            has the fewest departures from the default policy (what ``Schedule.sort_key`` ranks
+            first; the shrinker searches this way).
+        accept: only failures for which this returns True end the search.
+    """
+    return DfsSearch(info, params, settings, budget, stateful, max_preemptions, by_deviation,
+                     accept).explore()
+
+
+@register_engine("dfs")
+def dfs_engine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
+               budget: Budget) -> Report:
+    """Preemption-bounded exhaustive search (stateful when the scenario has a snapshot)."""
+    return search(info, params, settings, budget)

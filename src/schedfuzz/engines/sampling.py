@@ -1,0 +1,231 @@
+"""The sampling loop shared by the random and PCT engines, serial or split across processes.
+
+A sampling engine is a *sampler*: given the scenario and the seed it makes the oracle of schedule
+number ``i``, and that oracle depends on ``(seed, i)`` alone. So schedule ``i`` is the same run in
+any process, and a search split across processes finds the same first failure as a serial one:
+
+    serial:     0 1 2 3 4 5 6 7 ...           first failing index wins
+    2 workers:  0 . 2 . 4 . 6 . ...  (worker 0)
+                . 1 . 3 . 5 . 7 ...  (worker 1)
+
+Each worker scans its own indices in increasing order and publishes its first failing index in a
+shared cell; a worker stops once its next index is above the best one published, since it can no
+longer win. Only the winner's decisions cross the process boundary; the parent replays them to
+rebuild the full ``Outcome`` (trace, verdict) and shrinks it with ``schedfuzz.shrink``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import queue
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import attrs
+
+from schedfuzz._core.oracle import Oracle
+from schedfuzz._core.runner import Runner
+from schedfuzz.errors import InvalidArgument, SchedfuzzInternalError
+from schedfuzz.execute import run
+from schedfuzz.explore import Budget, Report
+from schedfuzz.scenario import ScenarioInfo, resolve
+from schedfuzz.schedule import Schedule
+from schedfuzz.settings import Settings
+from schedfuzz.shrink import shrink
+
+__all__ = ["Found", "Sampler", "sample"]
+
+
+class Sampler(Protocol):
+    """Makes the oracle of each schedule of one search."""
+
+    def oracle(self, index: int) -> Oracle:
+        """The oracle of schedule ``index``: a function of the seed and ``index`` only."""
+        ...
+
+
+# (info, params, settings, seed, **options) -> Sampler. Named by "module:function" so a worker
+# process can rebuild the sampler without pickling it.
+SamplerFactory = Callable[..., Sampler]
+
+
+@attrs.define
+class Found:
+    """The first failure of a scan: enough to replay it in another process."""
+
+    index: int
+    decisions: list[int]
+    cycle_start: int | None
+    kind: str
+    seconds: float
+
+
+@attrs.define
+class Scan:
+    """What one process's scan did."""
+
+    schedules: int = 0
+    found: Found | None = None
+    error: str | None = None
+    single: bool = False  # a run met no choice point: every schedule is that same run
+
+
+def _factory(ref: str) -> SamplerFactory:
+    module, _, name = ref.partition(":")
+    fn: SamplerFactory = getattr(importlib.import_module(module), name)
+    return fn
+
+
+def _scan(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget: Budget,
+          factory: tuple[str, dict[str, Any]], indices: range, best: Any = None) -> Scan:
+    """Run the schedules ``indices`` in order until the first failure or a limit."""
+    started = time.perf_counter()
+    deadline = None if budget.seconds is None else started + budget.seconds
+    ref, options = factory
+    sampler = _factory(ref)(info, params, settings, budget.seed, **options)
+    scan = Scan()
+    fn = info.fn
+    for index in indices:
+        if best is not None and index > best.value:
+            break  # another worker already failed at a smaller index: this one cannot win
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+        result = Runner(fn, params, sampler.oracle(index), settings).run()
+        scan.schedules += 1
+        if result.error is not None:
+            cycle = result.lasso[2] if result.lasso is not None else None
+            scan.found = Found(index, result.decisions, cycle, result.kind,
+                               time.perf_counter() - started)
+            if best is not None:
+                with best.get_lock():
+                    best.value = min(best.value, index)
+            break
+        if not result.decisions and result.lasso is None:
+            scan.single = True
+            break
+    return scan
+
+
+def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, tuple[str, dict[str, Any]],
+                        range],
+            best: Any, results: Any, slot: int) -> None:
+    """Body of one worker process: resolve the scenario by name, scan, send the result back."""
+    name, ref, params, settings, budget, factory, indices = spec
+    try:
+        info = resolve(name) if ":" not in name else resolve(ref)
+        scan = _scan(info, params, settings, budget, factory, indices, best)
+    except BaseException as exc:  # report, never hang the parent
+        scan = Scan(error=f"{type(exc).__name__}: {exc}")
+    results.put((slot, scan))
+
+
+def _importable(info: ScenarioInfo) -> bool:
+    """Whether a fresh process finds the same scenario function by name or reference."""
+    try:
+        again = resolve(info.name) if ":" not in info.name else resolve(info.ref)
+    except InvalidArgument:
+        return False
+    return again.fn is info.fn
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _parallel(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget: Budget,
+              factory: tuple[str, dict[str, Any]]) -> tuple[int, Found | None, bool]:
+    n = int(budget.workers)
+    total = int(budget.max_schedules)
+    ctx = _context()
+    best = ctx.Value("q", total)
+    results = ctx.Queue()
+    procs = []
+    for w in range(n):
+        spec = (info.name, info.ref, params, settings, budget, factory, range(w, total, n))
+        proc = ctx.Process(target=_worker, args=(spec, best, results, w), daemon=True)
+        proc.start()
+        procs.append(proc)
+    scans: list[Scan | None] = [None] * n
+    pending = n
+    while pending:
+        try:
+            slot, scan = results.get(timeout=0.2)
+        except queue.Empty:
+            dead = [w for w, p in enumerate(procs) if scans[w] is None and p.exitcode is not None]
+            if dead and results.empty():
+                for proc in procs:
+                    proc.kill()
+                w = dead[0]
+                msg = (f"worker process {w} exited with code {procs[w].exitcode} before "
+                       "reporting (it could not start: is the main module importable?)")
+                raise SchedfuzzInternalError(msg) from None
+            continue
+        scans[slot] = scan
+        pending -= 1
+    for proc in procs:
+        proc.join()
+    errors = [s.error for s in scans if s is not None and s.error]
+    if errors:
+        msg = f"a worker process failed: {errors[0]}"
+        raise SchedfuzzInternalError(msg)
+    found = [s.found for s in scans if s is not None and s.found is not None]
+    schedules = sum(s.schedules for s in scans if s is not None)
+    single = any(s.single for s in scans if s is not None)
+    return schedules, min(found, key=lambda f: f.index) if found else None, single
+
+
+def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Settings,
+           budget: Budget, factory_ref: str, **options: Any) -> Report:
+    """Run up to ``budget.max_schedules`` sampled schedules; shrink and report the first failure.
+
+    Args:
+        engine: the engine's name, for the report.
+        factory_ref: ``"module:function"`` of the ``SamplerFactory``.
+        **options: keyword arguments for the factory (plain values: they cross processes).
+    """
+    factory = (factory_ref, options)
+    started = time.perf_counter()
+    note = ""
+    workers = int(budget.workers)
+    if workers > 1 and not _importable(info):
+        note = ("ran in one process: worker processes need a scenario they can import "
+                "(a registered name or a module-level function). ")
+        workers = 1
+    if workers > 1:
+        schedules, found, single = _parallel(info, params, settings, budget, factory)
+    else:
+        scan = _scan(info, params, settings, budget, factory, range(int(budget.max_schedules)))
+        schedules, found, single = scan.schedules, scan.found, scan.single
+    report = Report(info, dict(params), engine, schedules=schedules,
+                    stats={"workers": workers, "seed": budget.seed, **options})
+    if found is None and single:
+        report.complete = True
+        report.note = note + ("verified: the scenario has a single schedule (a run met no "
+                              "choice point) and it does not fail")
+        return report
+    if found is None:
+        report.note = note + (f"no failure in {schedules} sampled schedules "
+                              "(a sample, not a proof)")
+        return report
+    seconds = found.seconds if workers == 1 else time.perf_counter() - started
+    report.first_failure = (found.index + 1, seconds)
+    outcome = run(info, schedule=Schedule(found.decisions, found.cycle_start),
+                  settings=settings, **params)
+    if outcome.kind != found.kind:
+        report.note = note + (f"schedule {found.index} gave {found.kind} but its replay gave "
+                              f"{outcome.kind}: the scenario is not deterministic")
+        report.verdict = found.kind
+        report.outcome = outcome if outcome.failed else None
+        return report
+    shrunk = shrink(outcome, seconds=budget.shrink_seconds)
+    report.outcome = shrunk.outcome
+    report.verdict = shrunk.outcome.kind
+    report.stats.update(shrunk.stats())
+    report.note = note + (f"{found.kind} at schedule {found.index}; shrunk from "
+                          f"{shrunk.original_preemptions} to "
+                          f"{shrunk.outcome.result.preemptions} preemptions in "
+                          f"{shrunk.runs} replays")
+    return report

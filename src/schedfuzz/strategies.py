@@ -1,0 +1,243 @@
+"""Hypothesis strategies for schedules: every scheduling decision drawn, few values per schedule.
+
+A schedule is described by its *deviations* from the default policy, not by one draw per step:
+a draw inside the run costs about 100 us, a scheduler step well under 10 us, and a per-step draw
+would also print one line per step in the failure report. So a schedule is **one** ``st.binary``
+draw, read as a list of deviation records::
+
+    bytes:   [hi lo] [hi lo] ... [hi lo] [c]?
+    record:  w = hi << 8 | lo
+             gap    = GAP(w >> 2)      default answers (0) before this deviation
+             choice = 1 + (w & 3)      the answer, taken as 1 + (choice - 1) % (n - 1) among the
+                                       n - 1 other enabled actors
+    [c]:     an odd trailing byte makes the records *cycle*: after the last one, they repeat from
+             record ``c % len(records)`` (see "Cycles" below)
+
+At the choice points (two or more actors enabled) the oracle answers 0, "follow the default
+policy", except after ``gap`` such answers, where it answers the record's choice, and then goes on
+with the next record. After the last record it answers 0 for ever and says it is ``exhausted``,
+so the rest of the run follows the fair default policy.
+
+Why this shape shrinks well. Hypothesis shrinks a byte string shortlex: first shorter, then
+lexicographically smaller, byte by byte. Deleting a record deletes one deviation, so the shrinker
+minimises the number of departures from the default policy (each preemption is one) before
+anything else; lowering a record's high byte lowers its gap (the deviation moves earlier), its low
+byte its choice (a nearer actor). The empty string is the default schedule, the simplest of all.
+
+``GAP`` is monotone, so a smaller byte never means a later deviation, and skewed so random bytes
+give useful schedules for small and large programs alike: half of the values give the gaps 0-15,
+the smaller ones likelier (a quarter of all records have gap 0: most concurrency bugs need a
+switch right at some step, and a livelock a switch at almost every step); the other half cover 16
+to about 65,000 on a logarithmic scale (each doubling equally likely). Integer arithmetic only:
+the same bytes give the same schedule on any machine. (Measured on the demo programs, the skew
+towards 0 finds their bugs four times sooner than gaps 0-15 equally likely.)
+
+Cycles. An adversarial livelock needs deviations for ever: two polite actors back off forever
+only if each is preempted inside every one of its attempts, which no finite list of deviations
+sustains once the fair default policy takes over. A cycling plan keeps deviating long enough for
+the lasso detector (which starts at ``Settings.lasso_after``) to see the state repeat, then stops
+cycling and lets the default policy run: a cycle that only starves an actor then ends, so no
+unfair schedule can masquerade as a livelock, and a step-bound verdict is always reached under the
+fair default policy.
+
+Prior art: delay bounding (Emmi, Qadeer, Rakamaric, POPL 2011) searches schedules by their few
+departures from a deterministic scheduler; this is that idea with Hypothesis choosing and
+shrinking the departures.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
+from hypothesis import strategies as st
+
+from schedfuzz._core import traps
+from schedfuzz.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from schedfuzz._core.runner import Runner
+
+__all__ = ["Deviation", "ScheduleOracle", "SchedulePlan", "gap_of", "schedules"]
+
+_SMALL = 8192  # values of the 14-bit gap field below this give the small gaps 0..15
+_CHOICES = 4  # choices a record can express; taken modulo the other enabled actors
+_FOREVER = 1 << 62  # a countdown no run reaches
+
+
+def _no_runner() -> None:
+    return None
+
+
+def gap_of(value: int) -> int:
+    """The gap encoded by a record's 14-bit gap field (monotone; see the module docstring)."""
+    if not 0 <= value < 1 << 14:
+        msg = f"a gap field is a 14-bit value, got {value!r}"
+        raise InvalidArgument(msg)
+    if value < _SMALL:
+        return (value * value) >> 22  # 0..15, the smaller ones likelier
+    u = value - _SMALL
+    octave, fraction = u >> 9, u & 511
+    # piecewise-linear 2**x: 16 octaves of 512 steps, from 16 up to about 16 + 65,000
+    return 16 + (((512 + fraction) << octave) >> 9) - 1
+
+
+@attrs.frozen
+class Deviation:
+    """One departure from the default policy: after ``gap`` default answers, answer ``choice``."""
+
+    gap: int
+    choice: int
+
+
+@attrs.frozen
+class SchedulePlan:
+    """A list of deviations, optionally cycling; the value behind a ``ScheduleOracle``.
+
+    Attributes:
+        deviations: in order of application.
+        cycle_from: ``None``, or the index of the deviation the list repeats from after its end.
+    """
+
+    deviations: tuple[Deviation, ...] = ()
+    cycle_from: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for d in self.deviations:
+            if d.gap < 0 or d.choice < 1:
+                msg = f"a deviation needs gap >= 0 and choice >= 1, got {d!r}"
+                raise InvalidArgument(msg)
+        if self.cycle_from is not None and not 0 <= self.cycle_from < len(self.deviations):
+            msg = f"cycle_from={self.cycle_from!r} is not the index of one of the deviations"
+            raise InvalidArgument(msg)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SchedulePlan:
+        """Decode the drawn bytes (see the module docstring); every byte string is valid."""
+        deviations = tuple(
+            Deviation(gap_of(w >> 2), 1 + (w & (_CHOICES - 1)))
+            for w in (data[i] << 8 | data[i + 1] for i in range(0, len(data) - 1, 2))
+        )
+        cycle = None
+        if len(data) % 2 and deviations:
+            cycle = data[-1] % len(deviations)
+        return cls(deviations, cycle)
+
+    def __str__(self) -> str:
+        """``gap:choice`` per deviation; a cycle as ``(...)*``: ``2:1, (2:1, 4:1)*``."""
+        parts = [f"{d.gap}:{d.choice}" for d in self.deviations]
+        if self.cycle_from is not None:
+            cycle = ", ".join(parts[self.cycle_from:])
+            parts[self.cycle_from:] = [f"({cycle})*"]
+        return ", ".join(parts) or "default"
+
+
+class ScheduleOracle:
+    """The oracle of a ``SchedulePlan``: answers 0 except at the planned deviations.
+
+    Reusable: it starts again from the first deviation at the first choice point of every run it
+    serves (it notices a new run by the runner that asks), so one drawn value can be run twice,
+    for instance once to find a failure and once more to show it.
+
+    While cycling it keeps going for ``2 * lasso_after + 4 * period + 256`` choice points of the
+    run (``period`` = choice points in one round of the cycle), enough for the lasso detector to
+    see a cycle repeat, then stops and follows the default policy.
+    """
+
+    def __init__(self, plan: SchedulePlan) -> None:
+        self.plan = plan
+        self._restart(None)
+
+    def _restart(self, runner: Runner | None) -> None:
+        # A weak reference: the runner already holds this oracle, and a run that is over
+        # should not be kept alive by it.
+        self._runner: Callable[[], Runner | None] = (
+            weakref.ref(runner) if runner is not None else _no_runner)
+        plan = self.plan
+        self._next = 0  # index of the next deviation
+        self._done = not plan.deviations
+        # choice points to answer 0 before the next deviation; "for ever" once done
+        self._countdown = _FOREVER if self._done else plan.deviations[0].gap
+        self._limit = 0
+        if plan.cycle_from is not None:
+            period = sum(d.gap + 1 for d in plan.deviations[plan.cycle_from:])
+            lasso_after = runner.settings.lasso_after if runner is not None else 200
+            self._limit = 2 * lasso_after + 4 * period + 256
+
+    @property
+    def exhausted(self) -> bool:
+        """True when every answer from now on is 0 (the rest follows the default policy)."""
+        if self._runner() is not traps.LOCAL.runner:
+            return not self.plan.deviations  # a run not served yet starts from the beginning
+        return self._done
+
+    @exhausted.setter
+    def exhausted(self, value: bool) -> None:  # part of the Oracle protocol; rarely useful
+        if value:
+            self._finish()
+
+    def choose(self, n: int) -> int:
+        runner = traps.LOCAL.runner
+        if self._runner() is not runner:
+            self._restart(runner)
+        if self._countdown:
+            self._countdown -= 1
+            return 0
+        return self._deviate(n)
+
+    def _deviate(self, n: int) -> int:
+        plan = self.plan
+        runner = self._runner()
+        if self._limit and runner is not None and len(runner.decisions) >= self._limit:
+            return self._finish()  # cycled long enough: the fair default policy takes over
+        choice = plan.deviations[self._next].choice
+        self._next += 1
+        if self._next == len(plan.deviations):
+            if plan.cycle_from is None:
+                self._finish()
+                return 1 + (choice - 1) % (n - 1)
+            self._next = plan.cycle_from
+        self._countdown = plan.deviations[self._next].gap
+        return 1 + (choice - 1) % (n - 1)
+
+    def _finish(self) -> int:
+        self._done = True
+        self._countdown = _FOREVER
+        return 0
+
+    def __repr__(self) -> str:
+        return f"schedule({self.plan})"
+
+
+def schedules(*, max_deviations: int = 6) -> st.SearchStrategy[ScheduleOracle]:
+    """A strategy for scheduling oracles: pass the drawn value as ``oracle=`` to ``schedfuzz.run``.
+
+    One ``st.binary`` draw per schedule, so a test case costs about as much as Hypothesis's own
+    floor plus the run; the shrinker removes deviations (preemptions) first, then moves the rest
+    earlier. See the module docstring for the encoding.
+
+    Args:
+        max_deviations: the most departures from the default policy in one schedule (a cycling
+            schedule repeats its deviations, so it can preempt more often).
+
+    Example::
+
+        @given(schedfuzz.strategies.schedules())
+        def test_counter(oracle):
+            outcome = schedfuzz.run("demo.lost-update", oracle=oracle)
+            schedfuzz.execute.raise_for(outcome)
+    """
+    if isinstance(max_deviations, bool) or not isinstance(max_deviations, int) \
+            or max_deviations < 0:
+        msg = f"max_deviations must be a non-negative int, got {max_deviations!r}"
+        raise InvalidArgument(msg)
+    return _oracles(2 * max_deviations + (1 if max_deviations else 0))
+
+
+@st.composite
+def _oracles(draw: st.DrawFn, max_size: int) -> ScheduleOracle:
+    # composite rather than .map(): Hypothesis then shows the value's own repr in a failure
+    # report, "schedule(2:1)", not the expression that built it.
+    return ScheduleOracle(SchedulePlan.from_bytes(draw(st.binary(max_size=max_size))))

@@ -1,0 +1,113 @@
+"""The `hypothesis` engine: budget, report, several failures, nondeterministic scenarios."""
+
+from __future__ import annotations
+
+import pytest
+import schedfuzz as sf
+from schedfuzz import Deadlock, Lock, ReplayDiverged, spawn
+from schedfuzz.explore import Budget, engine, explore
+from schedfuzz.fuzz import hypothesis_engine
+
+
+def test_engine_is_registered_and_reports_a_shrunk_replayable_failure() -> None:
+    assert engine("hypothesis") is hypothesis_engine
+    report = explore("demo.abba", engine_name="hypothesis", budget=Budget(max_schedules=1000))
+    assert report.verdict == "deadlock"
+    assert report.failed
+    assert report.first_failure is not None
+    assert report.schedules == report.first_failure[0]
+    assert report.outcome is not None
+    assert report.outcome.schedule.decisions == (0, 0, 1, 0, 0)
+    assert "minimal: 1 deviation" in report.note
+    data = report.to_json()
+    assert data["engine"] == "hypothesis"
+    assert data["preemptions"] == 1
+    with pytest.raises(Deadlock):
+        sf.replay("demo.abba", data["schedule"])
+
+
+def test_engine_is_deterministic_for_a_seed() -> None:
+    budget = Budget(max_schedules=1000, seed=7)
+    first, second = (explore("demo.lost-update", engine_name="hypothesis", budget=budget)
+                     for _ in range(2))
+    assert first.schedules == second.schedules
+    assert first.outcome is not None
+    assert second.outcome is not None
+    assert first.outcome.schedule == second.outcome.schedule
+
+
+def test_engine_stops_at_the_time_limit_with_nothing_found() -> None:
+    report = explore("demo.spin-wait", engine_name="hypothesis",
+                     budget=Budget(max_schedules=10**6, seconds=0.3))
+    assert report.verdict == "ok"
+    assert not report.failed
+    assert report.note.startswith("time limit (0.3s) reached after ")
+    assert 0 < report.schedules < 10**6
+
+
+def test_engine_keeps_the_best_failure_when_shrinking_is_cut_short() -> None:
+    report = explore("demo.abba", engine_name="hypothesis",
+                     budget=Budget(max_schedules=1000, shrink_seconds=0))
+    assert report.verdict == "deadlock"
+    assert report.stats["shrink_timed_out"] is True
+    assert "stopped by the shrink time limit" in report.note
+    assert "minimality not checked" in report.note
+
+
+def two_bugs() -> None:
+    """An actor's own error with no preemption, and a deadlock with one."""
+    a, b = Lock("a"), Lock("b")
+    started: list[str] = []
+
+    def one() -> None:
+        started.append("one")
+        with a, b:
+            pass
+
+    def two() -> None:
+        if not started:
+            raise ValueError("two started before one")
+        with b, a:
+            pass
+
+    spawn(one, name="one")
+    spawn(two, name="two")
+
+
+def test_engine_reports_the_failure_with_fewest_preemptions_and_names_the_others() -> None:
+    report = explore(two_bugs, engine_name="hypothesis", budget=Budget(max_schedules=1000))
+    assert report.outcome is not None
+    assert isinstance(report.outcome.error, ValueError)
+    assert report.outcome.result.preemptions == 0
+    assert report.stats["distinct_failures"] == 2
+    assert "also found: deadlock (Deadlock, 1 preemption)" in report.note
+
+
+def test_a_scenario_without_choice_points_is_explored_completely() -> None:
+    report = explore("demo.bounded-loop", engine_name="hypothesis",
+                     budget=Budget(max_schedules=300), iterations=50)
+    assert report.verdict == "ok"
+    assert report.complete
+    assert report.schedules == 1
+
+
+_calls = {"n": 0}
+
+
+def flaky_scenario() -> None:
+    """Fails on its runs 3 to 10 only, whatever the schedule: state the scheduler cannot see."""
+    _calls["n"] += 1
+    fail = 3 <= _calls["n"] <= 10
+
+    def actor() -> None:
+        if fail:
+            raise RuntimeError("flaky")
+
+    spawn(actor, name="a")
+    spawn(actor, name="b")
+
+
+def test_a_nondeterministic_scenario_is_an_error_not_a_verdict() -> None:
+    _calls["n"] = 0
+    with pytest.raises(ReplayDiverged, match=r"'.*flaky_scenario' is not deterministic: "):
+        explore(flaky_scenario, engine_name="hypothesis", budget=Budget(max_schedules=100))

@@ -1,0 +1,51 @@
+"""The minimality check: the same failure with fewer deviations, or evidence there is none."""
+
+from __future__ import annotations
+
+import time
+
+import schedfuzz as sf
+from schedfuzz import Livelock, ReplayOracle, spawn
+from schedfuzz.minimal import minimise
+from schedfuzz.settings import Settings
+
+
+def test_minimise_finds_the_three_preemption_polite_livelock() -> None:
+    """Switching at every step is a livelock with 8 preemptions; the minimum is 3."""
+    alternating = sf.run("demo.polite-livelock", oracle=ReplayOracle([1], None, 0))
+    assert isinstance(alternating.error, Livelock)
+    assert alternating.result.preemptions == 8
+    found = minimise(alternating, seconds=30)
+    assert found.complete
+    assert found.outcome.result.preemptions == 3
+    assert found.outcome.schedule.decisions == (0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1)
+    assert found.note.startswith("minimal: 3 deviations from the default policy; none of the 67")
+
+
+def test_minimise_says_when_the_default_schedule_fails_and_when_time_ran_out() -> None:
+    hang = sf.run("demo.event-hang")
+    assert minimise(hang, seconds=30).note == "minimal: the default schedule fails this way"
+    deadlock = sf.run("demo.abba", oracle=ReplayOracle([1, 1, 1, 1, 1]))
+    assert deadlock.kind == "deadlock"
+    started = time.perf_counter()
+    cut = minimise(deadlock, seconds=0)
+    assert time.perf_counter() - started < 5
+    assert not cut.complete
+    assert cut.outcome is deadlock
+    assert cut.runs == 0
+
+
+def test_minimise_leaves_a_step_bound_livelock_alone() -> None:
+    def spinner() -> None:
+        def spin() -> None:
+            n = 0
+            while True:
+                n += 1  # a growing local: the state never repeats, only the bound can stop it
+                sf.checkpoint("spin")
+
+        spawn(spin, name="spin")
+
+    bound = sf.run(spinner, settings=Settings(max_steps=300))
+    assert bound.kind == "livelock"
+    assert bound.result.lasso is None
+    assert minimise(bound, seconds=30).runs == 0

@@ -1,0 +1,148 @@
+"""The schedule strategy: its byte encoding, the oracle it drives, its use in a @given test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pytest
+import schedfuzz as sf
+from schedfuzz import InvalidArgument, checkpoint, spawn
+from schedfuzz.strategies import Deviation, ScheduleOracle, SchedulePlan, gap_of, schedules
+
+
+def plan(*deviations: tuple[int, int], cycle_from: int | None = None) -> SchedulePlan:
+    return SchedulePlan(tuple(Deviation(g, c) for g, c in deviations), cycle_from)
+
+
+def test_gap_of_is_monotone_and_skewed_to_small_gaps() -> None:
+    """Smaller field values never mean later deviations; half the values give gaps 0-15."""
+    gaps = [gap_of(v) for v in range(1 << 14)]
+    assert gaps == sorted(gaps)
+    assert gaps[0] == 0
+    assert max(gaps[:8192]) == 15
+    assert gaps[8192] == 16
+    assert gaps.count(0) == 2048  # a quarter of all records switch at the very next choice point
+    assert gaps[-1] > 60_000
+    with pytest.raises(InvalidArgument, match="14-bit"):
+        gap_of(1 << 14)
+
+
+def test_from_bytes_reads_records_and_an_odd_byte_as_a_cycle() -> None:
+    """Two bytes per deviation; the low two bits pick the choice; an odd byte makes a cycle."""
+    assert SchedulePlan.from_bytes(b"") == SchedulePlan()
+    assert SchedulePlan.from_bytes(b"\x00") == SchedulePlan()  # a lone byte: nothing to cycle
+    assert SchedulePlan.from_bytes(b"\x00\x00") == plan((0, 1))
+    assert SchedulePlan.from_bytes(b"\x00\x03") == plan((0, 4))
+    assert SchedulePlan.from_bytes(b"-D") == plan((2, 1))  # the lost update's shrunk schedule
+    assert SchedulePlan.from_bytes(b"\x00\x00\x00\x01\x05") == plan((0, 1), (0, 2), cycle_from=1)
+
+
+@given(st.binary())
+def test_every_byte_string_is_a_valid_plan(data: bytes) -> None:
+    decoded = SchedulePlan.from_bytes(data)
+    assert len(decoded.deviations) == len(data) // 2
+    assert (decoded.cycle_from is not None) == (len(data) % 2 == 1 and len(data) > 1)
+    assert str(decoded)
+
+
+def test_plan_text_and_validation() -> None:
+    assert str(SchedulePlan()) == "default"
+    assert str(plan((2, 1), (2, 1), (4, 1), cycle_from=1)) == "2:1, (2:1, 4:1)*"
+    assert repr(ScheduleOracle(plan((2, 1)))) == "schedule(2:1)"
+    with pytest.raises(InvalidArgument, match="gap >= 0 and choice >= 1"):
+        plan((0, 0))
+    with pytest.raises(InvalidArgument, match="cycle_from=1"):
+        plan((0, 1), cycle_from=1)
+    with pytest.raises(InvalidArgument, match="max_deviations"):
+        schedules(max_deviations=-1)
+
+
+def test_oracle_answers_zero_except_at_deviations_modulo_the_others() -> None:
+    """After ``gap`` zeros the deviation's choice, taken modulo the other enabled actors."""
+    oracle = ScheduleOracle(plan((2, 1), (0, 3), (1, 2)))
+    assert not oracle.exhausted
+    answers = [oracle.choose(3) for _ in range(8)]
+    # 0 0 then 1; then 3 -> 1 + 2 % 2 = 1; then one 0 and 2; then the default for ever
+    assert answers == [0, 0, 1, 1, 0, 2, 0, 0]
+    assert oracle.exhausted
+
+
+def test_a_plan_drives_a_run_and_can_be_run_again() -> None:
+    """The oracle restarts for every run it serves: the same plan, the same run."""
+    oracle = ScheduleOracle(plan((2, 1)))
+    first = sf.run("demo.abba", oracle=oracle)
+    second = sf.run("demo.abba", oracle=oracle)
+    assert first.kind == second.kind == "deadlock"
+    assert first.schedule.decisions == second.schedule.decisions == (0, 0, 1, 0, 0)
+    assert first.result.trace.lines() == second.result.trace.lines()
+    assert sf.run("demo.abba", oracle=ScheduleOracle(SchedulePlan())).kind == "ok"
+
+
+def starving_spin() -> None:
+    """A spinner that always yields, and a setter it waits for: fine under any fair schedule."""
+    box = {"flag": False}
+
+    def spinner() -> None:
+        while not box["flag"]:
+            checkpoint("spin", yield_=True)
+
+    def setter() -> None:
+        checkpoint("set")
+        box["flag"] = True
+
+    spawn(spinner, name="spinner")
+    spawn(setter, name="setter")
+
+
+def test_a_cycle_stops_after_its_limit_so_starvation_is_no_verdict() -> None:
+    """``(0:1)*`` always reruns the spinner that yielded, starving the setter; after
+    ``2 * lasso_after + 4 * period + 256`` choice points the default policy takes over."""
+    outcome = sf.run(starving_spin, oracle=ScheduleOracle(plan((0, 1), cycle_from=0)))
+    assert outcome.kind == "ok"
+    limit = 2 * 200 + 4 * 1 + 256
+    decisions = outcome.result.decisions
+    assert decisions[:limit] == [1] * limit
+    assert all(d == 0 for d in decisions[limit:])
+
+
+def test_a_cycle_sustains_an_adversarial_livelock() -> None:
+    """Switching at every step keeps the polite pair backing off until the lasso is seen."""
+    outcome = sf.run("demo.polite-livelock", oracle=ScheduleOracle(plan((0, 1), cycle_from=0)))
+    assert outcome.kind == "livelock"
+    assert outcome.result.lasso is not None
+    finite = sf.run("demo.polite-livelock", oracle=ScheduleOracle(plan(*[(0, 1)] * 6)))
+    assert finite.kind == "ok"  # the fair default policy that follows lets one of them through
+
+
+@settings(max_examples=60, database=None)
+@given(schedules())
+def test_schedules_drive_an_ordinary_given_test(oracle: ScheduleOracle) -> None:
+    """The documented use: every schedule of the spin-wait demo passes."""
+    assert sf.run("demo.spin-wait", oracle=oracle).kind == "ok"
+
+
+@settings(max_examples=20, database=None)
+@given(schedules(max_deviations=0))
+def test_zero_deviations_is_the_default_schedule(oracle: ScheduleOracle) -> None:
+    assert oracle.plan == SchedulePlan()
+
+
+def test_same_bytes_same_run_in_any_process() -> None:
+    """Decoding is integer arithmetic: another process and hash seed give the same trace."""
+    code = (
+        "import hashlib, schedfuzz as sf\n"
+        "from schedfuzz.strategies import ScheduleOracle, SchedulePlan\n"
+        "p = SchedulePlan.from_bytes(bytes(range(90, 103)))\n"
+        "o = sf.run('demo.polite-livelock', oracle=ScheduleOracle(p))\n"
+        "print(hashlib.sha256('\\n'.join(o.result.trace.lines()).encode()).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1
