@@ -95,3 +95,14 @@ __all__ = [
     "snapshot",
     "spawn",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The Hypothesis layer is imported on first use, so `import schedfuzz` stays light and never
+    # imports Hypothesis: `schedfuzz.fuzz.fuzz(...)` and `schedfuzz.strategies.schedules()` work.
+    if name in ("fuzz", "strategies", "explore", "corpus"):
+        import importlib
+
+        return importlib.import_module(f"schedfuzz.{name}")
+    msg = f"module 'schedfuzz' has no attribute {name!r}"
+    raise AttributeError(msg)

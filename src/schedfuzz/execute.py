@@ -103,20 +103,23 @@ def replay_line(outcome: Outcome) -> str:
     return f"schedfuzz replay-one {outcome.info.name}{params} --schedule {schedule}"
 
 
-def explain(outcome: Outcome) -> str:
-    """The human report of a run: verdict message, per-actor trace table, replay line."""
+def explain(outcome: Outcome, *, message: bool = True) -> str:
+    """The human report of a run: verdict message, per-actor trace table, replay line.
+
+    With ``message=False`` the verdict line is left out (it is the exception's own text when the
+    report is attached to the exception as a note)."""
     result = outcome.result
     error = result.error
     lines = []
-    if error is None:
+    if message and error is None:
         lines.append(f"ok: {outcome.info.name} finished in {result.steps} steps")
-    else:
-        message = error.message if isinstance(error, ScheduleFailure) else (
+    elif message and error is not None:
+        lines.append(error.message if isinstance(error, ScheduleFailure) else (
             f"{type(error).__name__}: {error}" + (f" (in actor {result.actor})"
-                                                  if result.actor else ""))
-        lines.append(message)
+                                                  if result.actor else "")))
     cycle = result.lasso[:2] if result.lasso else None
-    lines.append("")
+    if lines:
+        lines.append("")
     lines.append(result.trace.table(max_rows=outcome.settings.max_trace_rows, cycle=cycle))
     lines.append("")
     plural = "" if result.preemptions == 1 else "s"
@@ -147,5 +150,5 @@ def raise_for(outcome: Outcome) -> None:
     if isinstance(error, ScheduleFailure):
         error.schedule = outcome.schedule
     if not isinstance(error, ReplayDiverged):
-        error.add_note(explain(outcome))
+        error.add_note(explain(outcome, message=not isinstance(error, ScheduleFailure)))
     raise error

@@ -16,14 +16,9 @@ Rules every test body here follows:
 * Every test case reports ``hypothesis.event``s, its verdict kind and a preemption bucket, so
   ``--hypothesis-show-statistics`` and HypoFuzz see how varied the schedules are.
 
-The engine (``explore(..., engine_name="hypothesis")``) keeps its budget although Hypothesis has
-no wall-clock limit a caller can set: the test body checks the clock and stops Hypothesis by
-raising a private ``BaseException``, which Hypothesis does not take for a failure, and the engine
-reports the best failure it saw. ``Budget.seconds`` bounds the search, ``Budget.shrink_seconds``
-(from the first failure) shrinking and the minimality check together. That check,
-``schedfuzz.minimal.minimise``, tries every schedule with fewer deviations: Hypothesis's
-shrinking is local and can stop short of the smallest schedule (a livelock found by switching at
-every step, say), and the check is the evidence behind the word "minimal" in the report.
+Hypothesis's shrinking is local and can stop short of the smallest schedule (a livelock found by
+switching at every step, say), so both end with ``schedfuzz.minimal``: an exhaustive check of
+the schedules with fewer deviations, the evidence behind the word "minimal" in a report.
 """
 
 from __future__ import annotations
@@ -50,17 +45,18 @@ from hypothesis.errors import Flaky, HypothesisException
 from schedfuzz.errors import InvalidArgument, ReplayDiverged, SchedfuzzError
 from schedfuzz.execute import Outcome, raise_for, run
 from schedfuzz.explore import Budget, Report, register_engine
-from schedfuzz.minimal import minimise, same_failure, size
+from schedfuzz.minimal import minimise, same_failure, size, smallest
 from schedfuzz.scenario import ScenarioInfo, resolve
 from schedfuzz.settings import Settings
 from schedfuzz.strategies import ScheduleOracle, schedules
 
-__all__ = ["fuzz", "hypothesis_engine", "preemption_bucket"]
+__all__ = ["check", "fuzz", "hypothesis_engine", "preemption_bucket"]
 
 SAVE_DIR_ENV = "SCHEDFUZZ_SAVE_DIR"
 SEED_ENV = "SCHEDFUZZ_SEED"
 MAX_SCHEDULES_ENV = "SCHEDFUZZ_MAX_SCHEDULES"
 DEFAULT_MAX_DEVIATIONS = 6
+MINIMISE_SECONDS = 5.0  # the decorator's minimality check, once per failing test
 
 
 def preemption_bucket(preemptions: int) -> str:
@@ -85,6 +81,24 @@ def _cycle_without_livelock(oracle: ScheduleOracle, outcome: Outcome) -> bool:
     return oracle.plan.cycle_from is not None and outcome.kind != "livelock"
 
 
+def check(outcome: Outcome, oracle: ScheduleOracle) -> None:
+    """Do with a run what the ``@fuzz`` test body does: for a hand-written ``@given`` test.
+
+    Reports the events, rejects a cycling schedule that failed other than by a livelock, and
+    raises the verdict with the per-actor trace and replay line as notes.
+
+    Example::
+
+        @given(schedfuzz.strategies.schedules(), st.integers(2, 4))
+        def test_counter(oracle, n):
+            outcome = schedfuzz.run("demo.lost-update", oracle=oracle, n=n)
+            schedfuzz.fuzz.check(outcome, oracle)
+    """
+    _report_events(outcome)
+    if outcome.failed:
+        if _cycle_without_livelock(oracle, outcome):
+            reject()
+        raise_for(outcome)
 
 
 # -- the decorator ------------------------------------------------------------------------------
@@ -114,10 +128,8 @@ def _save(outcome: Outcome, test_name: str) -> None:
     final = _is_final()
     if final is False:
         return
-    try:
-        from schedfuzz import corpus
-    except ImportError:  # pragma: no cover - an installation without the corpus module
-        return
+    from schedfuzz import corpus  # only a failing test with a save folder needs it
+
     name = None if final else f"{test_name}-{outcome.kind}.json"
     try:
         path = corpus.save(outcome, directory, name=name)
@@ -125,6 +137,22 @@ def _save(outcome: Outcome, test_name: str) -> None:
         error.add_note(f"schedfuzz: could not save the reproducer in {directory}: {exc}")
         return
     error.add_note(f"schedfuzz: reproducer saved to {path}")
+
+
+def _smallest(outcome: Outcome, schedule: ScheduleOracle) -> Outcome:
+    """For the final report: the same failure with fewer deviations, if one exists, saying so.
+
+    Hypothesis's shrinking is local and now and then stops at a schedule with needless
+    deviations; a short exhaustive check replaces it. The replacement fails the same way, so
+    Hypothesis sees the same kind of failure in its final replay.
+    """
+    minimal = smallest(outcome, seconds=MINIMISE_SECONDS)
+    found = minimal.outcome
+    if found is not outcome and found.error is not None:
+        found.error.add_note(f"schedfuzz: shown is a smaller schedule than the drawn one, "
+                             f"{schedule!r} ({outcome.result.preemptions} preemptions); "
+                             f"{minimal.note}")
+    return found
 
 
 def _caller(fn: Callable[..., Any]) -> Callable[[Outcome], object]:
@@ -148,10 +176,11 @@ def fuzz(scenario: str | Callable[..., Any] | ScenarioInfo, *, settings: Setting
     """Turn a function into a Hypothesis test over the schedules of ``scenario``.
 
     Each test case runs the scenario once under a drawn schedule. A verdict (deadlock, livelock,
-    an actor's exception, ...) fails the test case; Hypothesis then shrinks the schedule and
-    reports the minimal one, with its per-actor trace and replay line as exception notes. The
-    decorated function runs after every run without a verdict; it may take that run's
-    ``Outcome`` to check more.
+    an actor's exception, ...) fails the test case; Hypothesis then shrinks the schedule, a short
+    exhaustive check (at most ``MINIMISE_SECONDS``) replaces it by one with fewer deviations if
+    there is one, and the failure is raised with its per-actor trace and replay line as
+    exception notes. The decorated function runs after every run without a verdict; it may take
+    that run's ``Outcome`` to check more.
 
     The result is a plain ``@given`` test: stack ``@hypothesis.settings(...)`` on it as usual
     (which replaces these defaults: ``deadline=None``, since a long schedule is not a slow
@@ -185,12 +214,11 @@ def fuzz(scenario: str | Callable[..., Any] | ScenarioInfo, *, settings: Setting
 
         def test(schedule: ScheduleOracle) -> None:
             outcome = run(info, oracle=schedule, settings=settings, **params)
-            _report_events(outcome)
-            if outcome.failed:
-                if _cycle_without_livelock(schedule, outcome):
-                    reject()
+            if outcome.failed and not _cycle_without_livelock(schedule, outcome):
+                if _is_final():
+                    outcome = _smallest(outcome, schedule)
                 _save(outcome, name)
-                raise_for(outcome)
+            check(outcome, schedule)
             after(outcome)
 
         for attribute in ("__name__", "__qualname__", "__module__", "__doc__"):
@@ -389,7 +417,8 @@ class _Search:
         report.stats = {
             "later_runs": self.later_runs,
             "shrink_seconds": round(shrink_seconds, 3),
-            "shrink_timed_out": timed_out or not minimal.complete,
+            "shrink_timed_out": timed_out,
+            "minimal_verified": minimal.complete,
             "hypothesis_preemptions": shrunk.result.preemptions,
             "minimise_runs": minimal.runs,
             "distinct_failures": len(outcomes),
@@ -403,10 +432,11 @@ def hypothesis_engine(info: ScenarioInfo, params: dict[str, Any], settings: Sett
     """Search ``info``'s schedules with Hypothesis, shrink the first failure, report it.
 
     ``budget.max_schedules`` is Hypothesis's ``max_examples`` and ``budget.seed`` its seed (the
-    same seed, the same search); ``budget.seconds`` stops the search early (nothing found) and
-    ``budget.shrink_seconds`` bounds shrinking and the minimality check together. Hypothesis's
-    own output is silenced; the report carries the shrunk run and says how it was shrunk. If
-    Hypothesis reports several distinct failures, the one with the fewest preemptions is the
-    report's outcome and the note lists the others.
+    same seed, the same search). Hypothesis has no wall-clock limit a caller can set, so the
+    test body watches the clock and stops Hypothesis with a private ``BaseException`` (not taken
+    for a failure): ``budget.seconds`` ends the search (nothing found), ``budget.shrink_seconds``
+    from the first failure ends shrinking and the minimality check (the best failure seen is
+    reported). Hypothesis's own output is silenced. If it reports several distinct failures,
+    the one with the fewest preemptions is the report's outcome and the note lists the others.
     """
     return _Search(info, dict(params), settings, budget).explore()

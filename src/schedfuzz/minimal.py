@@ -23,6 +23,7 @@ stopped early. A step-bound livelock (no lasso) is not searched: each try could 
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Iterator
 
@@ -31,7 +32,7 @@ import attrs
 from schedfuzz.execute import Outcome, run
 from schedfuzz.strategies import Deviation, ScheduleOracle, SchedulePlan
 
-__all__ = ["Minimised", "minimise", "same_failure", "size"]
+__all__ = ["Minimised", "minimise", "same_failure", "size", "smallest"]
 
 
 def size(outcome: Outcome) -> tuple[int, int, int, tuple[int, ...]]:
@@ -55,7 +56,8 @@ class Minimised:
     Attributes:
         outcome: the simplest failure known: a new one, or the one given.
         runs: schedules tried.
-        complete: the search covered every count below the result's (it was not cut short).
+        complete: the search covered every count below the result's (it was not cut short, and
+            the failure was one it can search for).
         note: one sentence for a report.
     """
 
@@ -83,24 +85,30 @@ def minimise(outcome: Outcome, *, seconds: float) -> Minimised:
     deadline = time.perf_counter() + seconds
     schedule = outcome.schedule
     target = schedule.deviations
-    if not outcome.failed or (outcome.kind == "livelock" and outcome.result.lasso is None):
+    if not outcome.failed:
         return Minimised(outcome, 0, True, "")
+    if outcome.kind == "livelock" and outcome.result.lasso is None:
+        return Minimised(outcome, 0, False, "minimality not checked (a step-bound livelock)")
     length = len(schedule.decisions)
     choices = max([w - 1 for w in outcome.result.widths] or [1])
     settings = outcome.settings
     if outcome.result.lasso is not None:
         settings = attrs.evolve(settings, lasso_after=0)
     runs = 0
+    started = time.perf_counter()
     for count in range(target):
         below = runs
+        if runs:  # skip a count whose runs cannot all fit in the time left
+            needed = math.comb(length, count) * choices ** count * (
+                (time.perf_counter() - started) / runs)
+            if needed > deadline - time.perf_counter():
+                return Minimised(outcome, runs, False, _cut(count, needed))
         best: Outcome | None = None
         for plan in plans(length, count, choices):
             if time.perf_counter() >= deadline:
                 if best is not None:
                     break
-                note = (f"minimality checked only below {count} deviations (time limit)"
-                        if count else "minimality not checked (time limit)")
-                return Minimised(outcome, runs, False, note)
+                return Minimised(outcome, runs, False, _cut(count, None))
             candidate = run(outcome.info, oracle=ScheduleOracle(plan), settings=settings,
                             **outcome.params)
             runs += 1
@@ -111,6 +119,13 @@ def minimise(outcome: Outcome, *, seconds: float) -> Minimised:
     return Minimised(outcome, runs, True, _note(target, length, runs))
 
 
+def _cut(count: int, needed: float | None) -> str:
+    if not count:
+        return "minimality not checked (time limit)"
+    why = "time limit" if needed is None else f"{count} would take about {needed:.0f}s"
+    return f"minimality checked only below {count} deviations ({why})"
+
+
 def _note(deviations: int, length: int, tried: int) -> str:
     if deviations == 0:
         return "minimal: the default schedule fails this way"
@@ -118,3 +133,18 @@ def _note(deviations: int, length: int, tried: int) -> str:
     return (f"minimal: {deviations} deviation{plural} from the default policy; none of the "
             f"{tried} schedules with fewer, within the first {length} choice points, fails "
             "this way")
+
+
+def smallest(outcome: Outcome, *, seconds: float) -> Minimised:
+    """``minimise``, then run the smaller failure again the way ``outcome`` ran.
+
+    A livelock candidate is found with fingerprints from step 0; run again under ``outcome``'s
+    own settings it is what a replay of its schedule shows. If nothing smaller fails the same
+    way, or its second run does not, the result holds ``outcome`` itself.
+    """
+    minimal = minimise(outcome, seconds=seconds)
+    if minimal.outcome is outcome:
+        return minimal
+    again = run(outcome.info, schedule=minimal.outcome.schedule, settings=outcome.settings,
+                **outcome.params)
+    return attrs.evolve(minimal, outcome=again if same_failure(outcome, again) else outcome)

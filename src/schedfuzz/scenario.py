@@ -22,6 +22,7 @@ too.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from collections.abc import Callable
@@ -59,17 +60,25 @@ class ScenarioInfo:
     @property
     def params(self) -> dict[str, Any]:
         """Parameter names and defaults, from the function's signature."""
-        sig = inspect.signature(self.fn)
-        return {p.name: (None if p.default is inspect.Parameter.empty else p.default)
-                for p in sig.parameters.values()}
+        return dict(_signature(self.fn))
 
     def check_params(self, params: dict[str, Any]) -> None:
-        known = self.params
+        if not params:
+            return
+        known = _signature(self.fn)
         for key in params:
             if key not in known:
                 msg = (f"scenario {self.name!r} has no parameter {key!r}; it takes "
                        f"{', '.join(known) or 'none'}")
                 raise InvalidArgument(msg)
+
+
+@functools.lru_cache(maxsize=512)
+def _signature(fn: Callable[..., Any]) -> dict[str, Any]:
+    # Cached: run() checks parameters on every schedule, and inspect.signature is not cheap.
+    sig = inspect.signature(fn)
+    return {p.name: (None if p.default is inspect.Parameter.empty else p.default)
+            for p in sig.parameters.values()}
 
 
 _REGISTRY: dict[str, ScenarioInfo] = {}

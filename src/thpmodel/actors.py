@@ -117,10 +117,12 @@ def _me(world: World) -> str:
     return world.task().name
 
 
-def gup_pinner(world: World, index: int, *, hold: int | None = 2) -> None:
+def gup_pinner(world: World, index: int, *, hold: int | None = 2, pinned: bool = False
+               ) -> None:
     """get_user_pages(FOLL_GET): a reference held for ``hold`` steps (None: a long-term pin
-    that is never released, as RDMA or vfio hold)."""
-    page = find_get_entry(world, index)
+    that is never released, as RDMA or vfio hold). ``pinned``: the pin was taken before the
+    run (by the scenario), e.g. an O_DIRECT read already in flight."""
+    page = world.mapping.lookup(index) if pinned else find_get_entry(world, index)
     if page is None:
         return
     if hold is None:

@@ -1,6 +1,6 @@
 """World: one model instance (a file's page cache, its pages, the page wait table, the tasks).
 
-Pure state and construction helpers; no scheduling. A scenario builds one ``World``, declares
+Pure state and its construction; no scheduling. A scenario builds one ``World``, declares
 ``World.__schedfuzz_state__`` as the livelock snapshot and spawns actors that call the operations.
 
 The fingerprint (``__schedfuzz_state__``) holds only what decides the future: the pages, the
@@ -29,7 +29,7 @@ from thpmodel.page import (
     PG_writeback,
 )
 
-__all__ = ["AddressSpace", "Config", "Stats", "Task", "Vma", "World", "show"]
+__all__ = ["LOCK_ALGOS", "AddressSpace", "Config", "Stats", "Task", "Vma", "World", "show"]
 
 LOCK_ALGOS = ("old-loop", "handoff", "hybrid")
 BIASES = ("SET1", "SUB1", "SUBX")

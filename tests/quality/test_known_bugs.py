@@ -83,6 +83,7 @@ def test_found_and_shrunk_to_the_fewest_preemptions(bug: KnownBug) -> None:
     assert report.first_failure is not None
     assert report.first_failure[0] <= 1000
     assert report.stats["shrink_timed_out"] is False  # shrinking ended within the bound
+    assert report.stats["minimal_verified"] is True  # none with fewer deviations fails this way
     assert "minimal:" in report.note
     outcome = report.outcome
     assert outcome is not None

@@ -50,6 +50,7 @@ def test_engine_keeps_the_best_failure_when_shrinking_is_cut_short() -> None:
                      budget=Budget(max_schedules=1000, shrink_seconds=0))
     assert report.verdict == "deadlock"
     assert report.stats["shrink_timed_out"] is True
+    assert report.stats["minimal_verified"] is False
     assert "stopped by the shrink time limit" in report.note
     assert "minimality not checked" in report.note
 

@@ -38,7 +38,10 @@ def test_from_bytes_reads_records_and_an_odd_byte_as_a_cycle() -> None:
     assert SchedulePlan.from_bytes(b"\x00\x00") == plan((0, 1))
     assert SchedulePlan.from_bytes(b"\x00\x03") == plan((0, 4))
     assert SchedulePlan.from_bytes(b"-D") == plan((2, 1))  # the lost update's shrunk schedule
-    assert SchedulePlan.from_bytes(b"\x00\x00\x00\x01\x05") == plan((0, 1), (0, 2), cycle_from=1)
+    # in the cycle, the gap field reads reversed: the lowest bytes are the sparsest cycle
+    assert SchedulePlan.from_bytes(b"\x00\x00\x00\x01\x05") == plan(
+        (0, 1), (gap_of((1 << 14) - 1), 2), cycle_from=1)
+    assert SchedulePlan.from_bytes(b"\xff\xfc\x00") == plan((0, 1), cycle_from=0)
 
 
 @given(st.binary())

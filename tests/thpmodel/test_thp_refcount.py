@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import schedfuzz
 from thp_support import labels, oracle, solo
 
+import schedfuzz
 from thpmodel.filemap import delete_from_page_cache, find_get_entry
-from thpmodel.page import CACHE, PG_waiters, InvariantViolation
+from thpmodel.page import CACHE, InvariantViolation, PG_waiters
 from thpmodel.refcount import get_page, page_ref_freeze, page_ref_unfreeze, put_page
 from thpmodel.scenarios import make_world
 from thpmodel.world import World
@@ -38,7 +38,9 @@ def test_last_put_runs_the_zero_path_and_frees() -> None:
     outcome, world, _ = solo(body, thp=False)
     page = world.pages[0]
     assert not outcome.failed
-    assert page.freed and page.refcount == 0 and not page.flags & PG_waiters
+    assert page.freed
+    assert page.refcount == 0
+    assert not page.flags & PG_waiters
     assert labels(outcome)[-3:] == [
         "__page_cache_release: read page->flags",
         "__page_cache_release: __ClearPageLRU; __ClearPageWaiters (write flags)",

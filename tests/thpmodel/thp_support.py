@@ -1,4 +1,4 @@
-"""Helpers for the thpmodel tests: run model operations sequentially, inside one actor."""
+"""Shared pieces of the thpmodel tests: run model operations sequentially, inside one actor."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 import schedfuzz
 from schedfuzz import Outcome, RandomOracle
-
 from thpmodel.scenarios import make_world
 from thpmodel.world import Config, World
 

@@ -28,7 +28,7 @@ frames. Shared state that neither shows (a module global, say) makes pruning uns
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -53,11 +53,22 @@ class _Prune(Exception):
     """Raised from ``choose`` to abandon a run that reached an explored state."""
 
 
+Prefix = bytes | tuple[int, ...]
+
+
+def _extend(prefix: Sequence[int], answer: int) -> Prefix:
+    """``prefix + (answer,)``, one byte per answer while they fit (pending subtrees are many)."""
+    try:
+        return bytes(prefix) + bytes((answer,))
+    except ValueError:
+        return (*prefix, answer)
+
+
 @attrs.frozen(slots=True)
 class Item:
     """A subtree to explore: replay ``prefix`` (its last answer is the branch taken at ``node``)."""
 
-    prefix: tuple[int, ...]
+    prefix: Prefix
     node: int | None  # the state where the last answer of the prefix is given (stateful)
     cost: int
 
@@ -98,7 +109,7 @@ class DfsOracle:
             return d
         if search.stateful is None:
             search.stateful = runner.snapshot is not None
-        decisions = tuple(runner.decisions)
+        decisions = runner.decisions
         nid = None
         if search.stateful:
             fingerprint = search.fingerprint(runner, consecutive)
@@ -106,13 +117,15 @@ class DfsOracle:
             if nid is not None:
                 self._close(runner, nid)
                 raise _Prune
-            nid = search.graph.add(fingerprint, decisions, enabled_mask(runner))
+            parent, answer = (-1, 0) if self.edge_from is None else self.edge_from[:2]
+            nid = search.graph.add(fingerprint, parent, answer, len(decisions),
+                                   enabled_mask(runner))
             self._close(runner, nid)
             self.edge_from = (nid, 0, runner.step)
         cost = self.cost
         for alt in range(n - 1, 0, -1):  # pushed in reverse: answer 1 is explored first
             extra = 1 if by_deviation or keep or alt == stay_at else 0
-            search.branch(Item((*decisions, alt), nid, cost + extra))
+            search.branch(Item(_extend(decisions, alt), nid, cost + extra))
         return 0
 
     def _close(self, runner: Runner, dst: int) -> None:
@@ -122,7 +135,7 @@ class DfsOracle:
         src, choice, start = self.edge_from
         rows = runner.trace.rows
         ran = 0
-        through = self.search.graph.nodes[src].enabled
+        through = self.search.graph.enabled[src]
         for k in range(start, runner.step):
             bit = 1 << rows[k][0]
             ran |= bit
@@ -181,13 +194,13 @@ class DfsSearch:
         budget = self.budget
         deadline = None if budget.seconds is None else started + budget.seconds
         report = Report(self.info, dict(self.params), "dfs")
-        self.stack.append(Item((), None, 0))
+        self.stack.append(Item(b"", None, 0))
         verified = -1  # highest level explored completely
         while True:
             while self.stack:
                 if self.runs >= budget.max_schedules or (
                         deadline is not None and time.perf_counter() >= deadline):
-                    return self._finish(report, verified, started, exhausted=True)
+                    return self._finish(report, verified, started)
                 result = self.run_item(self.stack.pop())
                 if result is not None and result.error is not None:
                     if self.accept is None or self.accept(result):
@@ -202,9 +215,9 @@ class DfsSearch:
             verified = self.level
             if not self.next_level:
                 report.complete = True
-                return self._finish(report, verified, started, exhausted=False)
+                return self._finish(report, verified, started)
             if self.max_preemptions is not None and self.level >= self.max_preemptions:
-                return self._finish(report, verified, started, exhausted=False)
+                return self._finish(report, verified, started)
             self.level += 1
             self.stack = self.next_level[::-1]  # first deferred is explored first
             self.next_level = []
@@ -218,7 +231,7 @@ class DfsSearch:
                              "states": len(self.graph), "edges": len(self.graph.edges),
                              "pending": len(self.stack) + len(self.next_level)})
 
-    def _finish(self, report: Report, verified: int, started: float, exhausted: bool) -> Report:
+    def _finish(self, report: Report, verified: int, started: float) -> Report:
         self._stats(report)
         states = f"{len(self.graph)} states, " if self.stateful else ""
         if report.complete and self.stateful:

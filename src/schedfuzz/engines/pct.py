@@ -106,6 +106,8 @@ class Pct:
             except Exception:  # the search itself reports a scenario that cannot run
                 break
             self.length = max(self.length, len(result.decisions))
+            if result.error is not None or not result.decisions:
+                break  # the search meets this run again at once; nothing more to learn
 
     def oracle(self, index: int) -> PctOracle:
         seed = derive_seed(self.seed, index, "pct")

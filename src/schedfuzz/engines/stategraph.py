@@ -26,16 +26,7 @@ from collections import deque
 
 import attrs
 
-__all__ = ["Edge", "Node", "StateGraph"]
-
-
-@attrs.define(slots=True)
-class Node:
-    """A state at a choice point: how to reach it and who was enabled there."""
-
-    nid: int
-    prefix: tuple[int, ...]  # the decisions that lead from the start to this state
-    enabled: int  # bit mask of enabled actors
+__all__ = ["Edge", "StateGraph"]
 
 
 @attrs.frozen(slots=True)
@@ -51,39 +42,64 @@ class Edge:
 
 
 class StateGraph:
-    """Distinct states by fingerprint, and the edges between them found so far."""
+    """Distinct states and the edges between them, stored compactly.
+
+    A state is kept as the 64-bit hash of its fingerprint (hash compaction, as in SPIN): the
+    fingerprints themselves (every frame's locals) would take kilobytes each. Two states with
+    the same hash would be taken for one, with probability about ``states**2 / 2**65`` (under
+    1e-6 for five million states); hashes only decide *whether* a state was seen, never an
+    order, so the search stays deterministic. The way to a state is kept as its parent state
+    and the answer taken there: the first path that reached it, which a replay follows.
+    """
 
     def __init__(self) -> None:
-        self.ids: dict[object, int] = {}
-        self.nodes: list[Node] = []
+        self.ids: dict[int, int] = {}
+        self.parent: list[int] = []  # state where the answer leading here was given, or -1
+        self.choice: list[int] = []  # that answer
+        self.depth: list[int] = []  # decisions from the start to here
+        self.enabled: list[int] = []  # bit mask of enabled actors here
         self.edges: list[Edge] = []
 
     def __len__(self) -> int:
-        return len(self.nodes)
+        return len(self.parent)
 
     def find(self, fingerprint: object) -> int | None:
-        return self.ids.get(fingerprint)
+        return self.ids.get(hash(fingerprint))
 
-    def add(self, fingerprint: object, prefix: tuple[int, ...], enabled: int) -> int:
-        nid = len(self.nodes)
-        self.ids[fingerprint] = nid
-        self.nodes.append(Node(nid, prefix, enabled))
+    def add(self, fingerprint: object, parent: int, choice: int, depth: int,
+            enabled: int) -> int:
+        nid = len(self.parent)
+        self.ids[hash(fingerprint)] = nid
+        self.parent.append(parent)
+        self.choice.append(choice)
+        self.depth.append(depth)
+        self.enabled.append(enabled)
         return nid
+
+    def prefix(self, nid: int) -> tuple[int, ...]:
+        """The decisions that lead from the start to state ``nid``."""
+        out = []
+        while nid >= 0 and self.parent[nid] >= 0:
+            out.append(self.choice[nid])
+            nid = self.parent[nid]
+        out.reverse()
+        return tuple(out)
 
     def components(self) -> list[list[int]]:
         """Strongly connected components of the progress-free edges (iterative Tarjan), each
         with at least one internal edge, in a deterministic order."""
-        succ: list[list[int]] = [[] for _ in self.nodes]
+        n = len(self)
+        succ: list[list[int]] = [[] for _ in range(n)]
         for e in self.edges:
             if not e.progress:
                 succ[e.src].append(e.dst)
-        index = [-1] * len(self.nodes)
-        low = [0] * len(self.nodes)
-        on_stack = [False] * len(self.nodes)
+        index = [-1] * n
+        low = [0] * n
+        on_stack = [False] * n
         stack: list[int] = []
         out: list[list[int]] = []
         counter = 0
-        for root in range(len(self.nodes)):
+        for root in range(n):
             if index[root] >= 0:
                 continue
             work = [(root, 0)]
@@ -126,7 +142,7 @@ class StateGraph:
             always = -1
             ran = 0
             for nid in comp:
-                always &= self.nodes[nid].enabled
+                always &= self.enabled[nid]
             for e in inner:
                 always &= e.through
                 ran |= e.ran
@@ -136,16 +152,16 @@ class StateGraph:
             if simple is not None:
                 start, cycle = simple
             else:
-                start = min(comp, key=lambda nid: (len(self.nodes[nid].prefix), nid))
+                start = min(comp, key=lambda nid: (self.depth[nid], nid))
                 cycle = self._tour(start, inner)
-            return self.nodes[start].prefix, tuple(e.choice for e in cycle)
+            return self.prefix(start), tuple(e.choice for e in cycle)
         return None
 
     def _fair(self, cycle: list[Edge]) -> bool:
         always = -1
         ran = 0
         for e in cycle:
-            always &= self.nodes[e.src].enabled & e.through
+            always &= self.enabled[e.src] & e.through
             ran |= e.ran
         return not always & ~ran
 
@@ -164,12 +180,13 @@ class StateGraph:
             on_path = {s}
             work = [iter(out_edges.get(s, []))]
             while work and budget > 0:
-                e = next(work[-1], None)
-                if e is None:
+                nxt = next(work[-1], None)
+                if nxt is None:
                     work.pop()
                     if path:
                         on_path.discard(path.pop().dst)
                     continue
+                e = nxt
                 budget -= 1
                 if e.dst == s:
                     cycle = [*path, e]

@@ -1,0 +1,326 @@
+"""The random, PCT and exhaustive engines: verdicts, minimality, proofs, determinism, workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schedfuzz as sf
+from schedfuzz import AtomicInt, Lock, checkpoint, progress, snapshot, spawn
+from schedfuzz.engines import dfs, pct
+from schedfuzz.engines.random_walk import derive_seed
+from schedfuzz.engines.stategraph import Edge, StateGraph
+from schedfuzz.explore import Budget, explore
+
+# Buggy demo scenarios: the verdict and the fewest preemptions that expose it, as the exhaustive
+# search proves them (it explores every schedule with fewer first).
+DEMO_MINIMUM = {
+    "demo.lost-update": ("failure", 1),
+    "demo.abba": ("deadlock", 1),
+    "demo.condition-missed-wakeup": ("missed_wakeup", 0),
+    "demo.event-hang": ("hang", 0),
+    "demo.self-retry": ("livelock", 0),
+}
+
+# thpmodel bugs that every engine finds quickly, with the proved minimum.
+THP_MINIMUM = {
+    "thp.splitwait.sub1": ("hang", 1),
+    "thp.splitwait.hold-lock": ("deadlock", 1),
+    "thp.splitwait.waiters-waker": ("missed_wakeup", 1),
+    "thp.split.tail-flags-after-unfreeze": ("missed_wakeup", 1),
+    "thp.split.nonatomic-dirty-clear": ("missed_wakeup", 1),
+}
+
+
+def _dfs(name: str, **options: Any) -> sf.explore.Report:
+    info = sf.resolve(name)
+    return dfs.search(info, {}, info.settings or sf.Settings(),
+                      Budget(max_schedules=20_000, seconds=60), **options)
+
+
+def _thp(name: str) -> None:
+    if name not in sf.registry():
+        pytest.skip(f"{name} is not registered (thpmodel not installed)")
+
+
+# -- the exhaustive engine ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(DEMO_MINIMUM))
+def test_dfs_finds_each_demo_bug_with_the_fewest_preemptions(name: str) -> None:
+    kind, minimum = DEMO_MINIMUM[name]
+    report = explore(name, engine_name="dfs", budget=Budget(max_schedules=5000))
+    assert report.verdict == kind
+    assert report.stats["min_preemptions"] == minimum
+    assert report.outcome is not None
+    assert report.outcome.result.preemptions == minimum
+    assert f"{kind} at cost {minimum}" in report.note
+
+
+def test_dfs_proves_a_clean_demo_free_of_failures_up_to_two_preemptions() -> None:
+    report = _dfs("demo.spin-wait", stateful=False, max_preemptions=2)
+    assert report.verdict == "ok"
+    assert not report.failed
+    assert report.note == "verified: no failure with at most 2 preemptions (457 runs)"
+    assert report.schedules == 457
+    assert report.stats["verified_preemptions"] == 2
+    assert not report.complete  # more preemptions would give more schedules
+
+
+def test_dfs_levels_grow_and_each_level_is_a_proof() -> None:
+    counts = [_dfs("demo.spin-wait", stateful=False, max_preemptions=k).schedules
+              for k in (0, 1, 2)]
+    assert counts == [2, 70, 457]
+
+
+def test_dfs_runs_out_of_budget_without_claiming_a_proof() -> None:
+    info = sf.resolve("demo.spin-wait")
+    report = dfs.search(info, {}, sf.Settings(), Budget(max_schedules=1), stateful=False)
+    assert report.verdict == "ok"
+    assert report.note.startswith("not verified: the budget ran out at 0 preemptions")
+    assert not report.complete
+
+
+@sf.scenario("test.engines.locked-counter", expect="ok")
+def locked_counter(n: int = 2, rounds: int = 2) -> None:
+    """n actors each add 1 to a counter under a lock, ``rounds`` times; a clean program."""
+    lock = Lock("L")
+    counter = AtomicInt(0, "counter")
+
+    def worker() -> None:
+        for _ in range(rounds):
+            with lock:
+                counter.store(counter.load() + 1)
+
+    for i in range(n):
+        spawn(worker, name=f"w{i}")
+    snapshot(lambda: (counter.value,))
+
+
+def test_stateful_dfs_checks_a_complete_state_space() -> None:
+    report = _dfs("test.engines.locked-counter")
+    assert report.complete
+    assert report.stats["stateful"] is True
+    states = report.stats["states"]
+    assert report.note.startswith(f"verified: complete state space, {states} states")
+    assert "no failure and no livelock" in report.note
+    # Caching pays: the stateless search of the same program runs far more schedules.
+    stateless = _dfs("test.engines.locked-counter", stateful=False)
+    assert stateless.complete
+    assert stateless.schedules > 3 * report.schedules
+
+
+def test_stateful_dfs_proves_the_spin_wait_terminates() -> None:
+    report = _dfs("demo.spin-wait", stateful=True)
+    assert report.complete
+    assert report.verdict == "ok"
+    assert report.note.startswith("verified: complete state space")
+
+
+def test_stateful_dfs_finds_the_polite_livelock_no_sampler_can() -> None:
+    report = _dfs("demo.polite-livelock", stateful=True)
+    assert report.verdict == "livelock"
+    assert report.outcome is not None
+    assert report.outcome.result.lasso is not None  # a confirmed lasso, not a step bound
+    assert report.outcome.schedule.cycle_start is not None
+    assert report.stats["min_preemptions"] == 3
+    again = sf.run("demo.polite-livelock", schedule=report.outcome.schedule)
+    assert again.kind == "livelock"
+    # A livelock needs the adversary forever: a random walk always escapes it.
+    sampled = explore("demo.polite-livelock", engine_name="random",
+                      budget=Budget(max_schedules=300))
+    assert sampled.verdict == "ok"
+
+
+def test_dfs_without_choice_points_is_complete_at_once() -> None:
+    report = explore("demo.bounded-loop", engine_name="dfs", iterations=5)
+    assert report.complete
+    assert report.schedules == 1
+
+
+def test_progress_cycles_are_not_livelocks() -> None:
+    """A cycle with a progress mark in the state graph is no livelock."""
+
+    def scenario() -> None:
+        flag = AtomicInt(0, "flag")
+
+        def ticker() -> None:
+            for _ in range(3):
+                flag.store(1 - flag.load())
+                progress("tick")
+
+        spawn(ticker, name="a")
+        spawn(ticker, name="b")
+        snapshot(lambda: flag.value)
+
+    info = sf.resolve(scenario)
+    report = dfs.search(info, {}, sf.Settings(), Budget(max_schedules=20_000))
+    assert report.verdict == "ok"
+    assert report.complete
+
+
+# -- the state graph's livelock test ------------------------------------------------------------
+
+
+def _graph(edges: list[tuple[int, int, int, int, int, bool]], enabled: list[int]) -> StateGraph:
+    g = StateGraph()
+    for i, mask in enumerate(enabled):  # discovered in a chain: state i by answer 0 at i - 1
+        g.add(("s", i), i - 1, 0, i, mask)
+    g.edges = [Edge(*e) for e in edges]
+    return g
+
+
+def test_fair_cycle_requires_every_always_enabled_actor_to_run() -> None:
+    # Two states, both actors enabled in both; only actor 0 ever runs between them: unfair.
+    unfair = _graph([(0, 0, 1, 0b01, 0b11, False), (1, 0, 0, 0b01, 0b11, False)], [0b11, 0b11])
+    assert unfair.fair_cycle() is None
+    # Actor 1 runs on the way back: fair, and the cycle is the two decisions.
+    fair = _graph([(0, 0, 1, 0b01, 0b11, False), (1, 1, 0, 0b10, 0b11, False)], [0b11, 0b11])
+    assert fair.fair_cycle() == ((), (0, 1))
+    # The same cycle with a progress mark on one edge is no livelock.
+    busy = _graph([(0, 0, 1, 0b01, 0b11, False), (1, 1, 0, 0b10, 0b11, True)], [0b11, 0b11])
+    assert busy.fair_cycle() is None
+
+
+def test_fair_cycle_accepts_an_actor_disabled_somewhere_on_it() -> None:
+    # Actor 1 is disabled in state 1, so a cycle where only actor 0 runs is fair.
+    g = _graph([(0, 0, 1, 0b01, 0b11, False), (1, 0, 0, 0b01, 0b01, False)], [0b11, 0b01])
+    assert g.fair_cycle() == ((), (0, 0))
+
+
+def test_fair_cycle_prefers_a_simple_cycle_that_the_run_loop_can_confirm() -> None:
+    # A figure eight through state 0: each loop alone is unfair, both together are fair.
+    g = _graph([(0, 0, 1, 0b01, 0b11, False), (1, 0, 0, 0b01, 0b11, False),
+                (0, 1, 2, 0b10, 0b11, False), (2, 0, 0, 0b10, 0b11, False)],
+               [0b11, 0b11, 0b11])
+    stem, cycle = g.fair_cycle() or ((), ())
+    assert stem == ()
+    assert sorted(cycle) == [0, 0, 0, 1]  # the walk through every edge
+
+
+# -- the sampling engines ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["random", "pct"])
+@pytest.mark.parametrize("name", sorted(DEMO_MINIMUM))
+def test_sampled_failures_shrink_to_the_exhaustive_minimum(engine: str, name: str) -> None:
+    kind, minimum = DEMO_MINIMUM[name]
+    report = explore(name, engine_name=engine, budget=Budget(max_schedules=500, seed=3))
+    assert report.verdict == kind
+    assert report.outcome is not None
+    assert report.outcome.result.preemptions == minimum
+    assert report.first_failure is not None
+    assert sf.run(name, schedule=report.outcome.schedule).kind == kind  # replays as saved
+
+
+@pytest.mark.parametrize("name", sorted(THP_MINIMUM))
+def test_thp_bugs_agree_across_engines(name: str) -> None:
+    _thp(name)
+    kind, minimum = THP_MINIMUM[name]
+    exhaustive = explore(name, engine_name="dfs", budget=Budget(max_schedules=5000))
+    assert (exhaustive.verdict, exhaustive.stats["min_preemptions"]) == (kind, minimum)
+    for engine in ("random", "pct"):
+        report = explore(name, engine_name=engine,
+                         budget=Budget(max_schedules=500, seed=1, shrink_seconds=20))
+        assert report.verdict == kind, engine
+        assert report.outcome is not None
+        assert report.outcome.result.preemptions == minimum, engine
+
+
+@pytest.mark.parametrize("engine", ["random", "pct"])
+def test_sampling_is_deterministic_per_seed(engine: str) -> None:
+    a = explore("demo.abba", engine_name=engine, budget=Budget(max_schedules=200, seed=7))
+    b = explore("demo.abba", engine_name=engine, budget=Budget(max_schedules=200, seed=7))
+    assert a.outcome is not None
+    assert b.outcome is not None
+    assert a.first_failure is not None
+    assert b.first_failure is not None
+    assert a.first_failure[0] == b.first_failure[0]
+    assert a.outcome.schedule == b.outcome.schedule
+    assert a.outcome.result.trace.lines() == b.outcome.result.trace.lines()
+
+
+def test_schedule_seeds_depend_on_seed_and_index_only() -> None:
+    assert derive_seed(0, 1, "random") == derive_seed(0, 1, "random")
+    assert len({derive_seed(s, i, "random") for s in range(3) for i in range(3)}) == 9
+    assert derive_seed(0, 1, "random") != derive_seed(0, 1, "pct")
+
+
+def test_clean_scenario_gives_a_sample_not_a_proof() -> None:
+    report = explore("demo.spin-wait", engine_name="random", budget=Budget(max_schedules=50))
+    assert report.verdict == "ok"
+    assert report.schedules == 50
+    assert not report.complete
+    assert "a sample, not a proof" in report.note
+
+
+def test_single_schedule_scenarios_stop_after_one_run() -> None:
+    report = explore("demo.bounded-loop", engine_name="random", iterations=3,
+                     budget=Budget(max_schedules=100))
+    assert report.schedules == 1
+    assert report.complete
+
+
+def test_pct_priorities_run_the_highest_enabled_actor() -> None:
+    """With depth 1 there are no change points: one actor runs until it cannot, then the next,
+    so a lost update (which needs a switch inside an increment) never happens."""
+    for seed in range(30):
+        outcome = sf.run("demo.lost-update", oracle=pct.PctOracle(seed, 1, 10), n=3)
+        assert outcome.kind == "ok"
+        assert outcome.result.preemptions == 0
+
+
+def test_pct_change_points_preempt() -> None:
+    kinds = {sf.run("demo.lost-update", oracle=pct.PctOracle(seed, 2, 6)).kind
+             for seed in range(40)}
+    assert kinds == {"ok", "failure"}
+
+
+def test_pct_is_fair_to_spinners() -> None:
+    """A spinner without yields at top priority is demoted after its quantum, so the setter
+    runs and the spin ends (PCT itself would starve it)."""
+    for seed in range(20):
+        outcome = sf.run("demo.spin-wait", oracle=pct.PctOracle(seed, 3, 50))
+        assert outcome.kind == "ok"
+
+
+def test_pct_rejects_a_bad_depth() -> None:
+    with pytest.raises(sf.InvalidArgument, match="depth"):
+        pct.search(sf.resolve("demo.abba"), {}, sf.Settings(), Budget(max_schedules=1),
+                   depth=0)
+
+
+def test_time_budget_stops_the_search() -> None:
+    report = explore("demo.spin-wait", engine_name="random",
+                     budget=Budget(max_schedules=10**9, seconds=0.2))
+    assert 0 < report.schedules < 10**9
+    assert report.seconds < 5
+
+
+# -- workers ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["random", "pct"])
+def test_workers_find_the_same_first_failure_as_one_process(engine: str) -> None:
+    budget = Budget(max_schedules=400, seed=5)
+    one = explore("demo.abba", engine_name=engine, budget=budget)
+    two = explore("demo.abba", engine_name=engine,
+                  budget=Budget(max_schedules=400, seed=5, workers=2))
+    assert one.first_failure is not None
+    assert two.first_failure is not None
+    assert two.stats["workers"] == 2
+    assert one.first_failure[0] == two.first_failure[0]
+    assert one.outcome is not None
+    assert two.outcome is not None
+    assert one.outcome.schedule == two.outcome.schedule
+
+
+def test_workers_fall_back_to_one_process_for_a_local_scenario() -> None:
+    def local() -> None:
+        spawn(lambda: checkpoint("x"), name="a")
+        spawn(lambda: checkpoint("y"), name="b")
+
+    report = explore(local, engine_name="random", budget=Budget(max_schedules=20, workers=2))
+    assert report.stats["workers"] == 1
+    assert report.note.startswith("ran in one process")
+    assert report.schedules == 20

@@ -1,0 +1,80 @@
+"""``python -m thpmodel``: the scenario table and its exit status (table.py)."""
+
+from __future__ import annotations
+
+import json
+
+import attrs
+
+import pytest
+from thpmodel import table
+
+
+def test_table_row_for_a_found_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    """A buggy scenario's row shows its verdict, the schedules to find it and the reproducer."""
+    code = table.main(["--engine", "random", "--seconds", "2", "--only",
+                       "thp.splitwait.hold-lock"])
+    out = capsys.readouterr().out
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("thp.splitwait.hold-lock"))
+    assert row.split()[1:3] == ["deadlock", "deadlock"]
+    assert row.split()[-1] == "ok"
+
+
+def test_table_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json prints one report per scenario with the match flag."""
+    code = table.main(["--engine", "random", "--seconds", "0.3", "--only",
+                       "thp.splitwait.self-*", "--json"])
+    reports = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [r["scenario"] for r in reports] == ["thp.splitwait.self-ref"]
+    assert reports[0]["verdict"] == "hang"
+    assert reports[0]["match"] is True
+
+
+def test_table_flags_a_mismatch(monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A verdict other than the expected one is a MISMATCH and exit status 1."""
+    real = table.table_scenarios
+
+    def wrong(pattern: str | None = None) -> list[object]:
+        return [attrs.evolve(info, expect="ok") for info in real(pattern)]
+
+    monkeypatch.setattr(table, "table_scenarios", wrong)
+    code = table.main(["--engine", "random", "--seconds", "0.3", "--only",
+                       "thp.splitwait.self-ref"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "MISMATCH" in out
+    assert "1 mismatch(es): thp.splitwait.self-ref" in out
+
+
+def test_table_open_question_is_not_a_mismatch(capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario with expect=None reports what was found as "open"."""
+    code = table.main(["--engine", "random", "--seconds", "1", "--only", "hybrid-kill"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.splitlines()[-1].split()[-1] == "open"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--only", "no-such-scenario"], "no scenario matches 'no-such-scenario'"),
+    (["--engine", "bogus", "--only", "self-ref"], "unknown engine 'bogus'"),
+    (["--seconds", "0"], "--seconds must be positive"),
+])
+def test_table_bad_arguments(argv: list[str], message: str,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Bad arguments give exit status 2 and one line naming the problem."""
+    assert table.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_scenario_selection_by_glob_or_substring() -> None:
+    """--only takes a glob or a plain substring."""
+    names = [info.name for info in table.table_scenarios("pagelock")]
+    assert names == ["thp.pagelock.old-loop-kill", "thp.pagelock.handoff",
+                     "thp.pagelock.hybrid-kill"]
+    assert [i.name for i in table.table_scenarios("thp.split.*-unfreeze")] == [
+        "thp.split.tail-flags-after-unfreeze", "thp.split.tail-flags-before-unfreeze"]
