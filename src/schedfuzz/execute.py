@@ -21,7 +21,7 @@ import attrs
 from schedfuzz._core.oracle import Oracle, ReplayOracle
 from schedfuzz._core.runner import Runner, RunResult
 from schedfuzz.errors import Livelock, ReplayDiverged, ScheduleFailure
-from schedfuzz.scenario import ScenarioInfo, resolve
+from schedfuzz.scenario import ScenarioInfo, findable_name, resolve
 from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
 
@@ -100,7 +100,7 @@ def _settle(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
 def replay_line(outcome: Outcome) -> str:
     params = "".join(f" -p {shlex.quote(f'{k}={v!r}')}" for k, v in outcome.params.items())
     schedule = outcome.schedule.encode()
-    return f"schedfuzz replay-one {outcome.info.name}{params} --schedule {schedule}"
+    return f"schedfuzz replay-one {findable_name(outcome.info)}{params} --schedule {schedule}"
 
 
 def explain(outcome: Outcome, *, message: bool = True) -> str:
@@ -150,5 +150,8 @@ def raise_for(outcome: Outcome) -> None:
     if isinstance(error, ScheduleFailure):
         error.schedule = outcome.schedule
     if not isinstance(error, ReplayDiverged):
-        error.add_note(explain(outcome, message=not isinstance(error, ScheduleFailure)))
+        result = outcome.result
+        if result.actor is not None and not isinstance(error, ScheduleFailure):
+            error.add_note(f"raised in actor {result.actor} at step {result.steps - 1}")
+        error.add_note(explain(outcome, message=False))
     raise error

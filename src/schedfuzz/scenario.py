@@ -36,8 +36,8 @@ from schedfuzz._core.traps import current_runner
 from schedfuzz.errors import InvalidArgument
 from schedfuzz.settings import Settings
 
-__all__ = ["ScenarioInfo", "at_end", "invariant", "registry", "resolve", "scenario", "snapshot",
-           "spawn"]
+__all__ = ["ScenarioInfo", "at_end", "findable_name", "invariant", "registry", "resolve",
+           "scenario", "snapshot", "spawn"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 VERDICTS = ("ok", "failure", "deadlock", "hang", "missed_wakeup", "livelock")
@@ -82,6 +82,7 @@ def _signature(fn: Callable[..., Any]) -> dict[str, Any]:
 
 
 _REGISTRY: dict[str, ScenarioInfo] = {}
+_PLUGIN_MODULES: set[str] = set()  # modules loaded through the schedfuzz.scenarios entry points
 _loaded = False
 
 
@@ -121,6 +122,16 @@ def _load_entry_points() -> None:
             ep.load()
         except Exception:  # a broken plugin must not take the registry down with it
             continue
+        _PLUGIN_MODULES.add(ep.value.partition(":")[0])
+
+
+def findable_name(info: ScenarioInfo) -> str:
+    """How a fresh process (the command line) can find ``info``: its registered name if an
+    installed package registers it, else ``module:function``."""
+    _load_entry_points()
+    if info.fn.__module__ in _PLUGIN_MODULES and _REGISTRY.get(info.name) is info:
+        return info.name
+    return info.ref
 
 
 def registry() -> dict[str, ScenarioInfo]:

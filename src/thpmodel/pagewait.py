@@ -27,7 +27,9 @@ Three versions of ``wait_on_page_bit_common`` are modelled (``Config.lock_algo``
 * ``handoff`` (2a9127fcf229): the waker takes the bit *for* an exclusive waiter (WQ_FLAG_CUSTOM
   on every entry) and marks it DONE; the waiter never re-queues.
 * ``hybrid`` (5ef64cc8987a, v5.9 final and v5.10): the first ``unfairness`` turns behave like the
-  old code (the waker only wakes; the waiter races for the bit), later turns hand off.
+  old code (the waker only wakes; the waiter races for the bit), later turns hand off. A killed
+  waiter in an unfair turn can still absorb the exclusive wake-up between its signal check and
+  its ``finish_wait`` (``thp.pagelock.hybrid-kill``).
 
 Every modelled atomic step is one ``checkpoint`` before its effect; a section under the bucket's
 spinlock is one step.

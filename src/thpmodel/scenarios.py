@@ -265,24 +265,18 @@ def upstream_c57(self_ref: int = 2, kill: bool = False, lock_algo: str = "hybrid
 # -- the page lock ----------------------------------------------------------------------------
 
 def _lock_race(lock_algo: str, holder_loops: int = 2) -> None:
-    """A killer, a lock holder (locking twice), a killable locker and a second locker, on one
-    small page. Each locker holds a reference from the start (it looked the page up before),
-    so the trace is the lock alone; the killer's signal is sent first, as to a task that was
-    killed before it blocked (an OOM victim still running its way out)."""
+    """A lock holder (locking twice), a killable locker, a second locker and a killer for the
+    killable one, on one small page. Each locker holds a reference from the start (it looked
+    the page up before), so the trace is the lock alone."""
     world = make_world(Config(lock_algo=lock_algo), thp=False)
     page = world.pages[0]
-    lockers = []
-
-    def kill_the_killable() -> None:
-        killer(world, lockers[1:2])
-
-    spawn(kill_the_killable, name="killer")
-    lockers.extend([spawn(locker, world, 0, loops=holder_loops, pinned=True, name="holder"),
-                    spawn(locker, world, 0, killable=True, pinned=True, name="killable"),
-                    spawn(locker, world, 0, pinned=True, name="locker")])
+    lockers = [spawn(locker, world, 0, loops=holder_loops, pinned=True, name="holder"),
+               spawn(locker, world, 0, killable=True, pinned=True, name="killable"),
+               spawn(locker, world, 0, pinned=True, name="locker")]
     for actor in lockers:
         page.refcount += 1
         page.hold(actor.name, 1, actor)
+    spawn(killer, world, [lockers[1]], name="killer")
 
 
 @scenario("thp.pagelock.old-loop-kill", expect="missed_wakeup",
@@ -302,6 +296,12 @@ def pagelock_handoff() -> None:
           description="5.9/5.10 hybrid lock (unfairness 5) with a killed locker: the open "
                       "question of spec 5.2 item 5")
 def pagelock_hybrid_kill(lock_algo: str = "hybrid") -> None:
+    """The model finds a lost wake-up (2 preemptions): the killable waiter, queued without
+    WQ_FLAG_CUSTOM (its first, unfair turn), sees its signal and leaves the wait loop; before
+    its finish_wait the unlocker's walk marks it WOKEN (not DONE), dequeues it and counts it as
+    the one exclusive wake-up; it returns -EINTR and the locker behind it sleeps forever with
+    PG_locked clear. Hand-off (every entry CUSTOM) does not lose it: the waker takes the lock
+    for the killed waiter, which then returns 0 holding it."""
     _lock_race(lock_algo)
 
 

@@ -334,13 +334,18 @@ class Runner:
         return (-1 if cur is None else cur.aid, self.consecutive, snap, actors)
 
     def _check(self, checks: list[Callable[[], Any]], actor: Actor | None) -> BaseException | None:
+        """Run invariants (after ``actor``'s step) or end checks (``actor`` is None)."""
         for check in checks:
             try:
                 check()
             except Exception as exc:
                 name = getattr(check, "__name__", repr(check))
-                exc.add_note(f"invariant {name} failed after step {self.step - 1}"
-                             + (f" ({actor.name})" if actor else ""))
+                if actor is None:
+                    exc.add_note(f"end check {name} failed once every actor had finished "
+                                 f"(after step {self.step - 1})")
+                else:
+                    exc.add_note(f"invariant {name} failed after step {self.step - 1} "
+                                 f"({actor.name})")
                 return exc
         return None
 
