@@ -83,9 +83,10 @@ def locker(world: World, index: int, *, killable: bool = False, loops: int = 1,
            pinned: bool = False) -> None:
     """A lock_page (or lock_page_killable) user: lookup, lock, unlock, put. ``pinned``: it
     already holds a reference (taken by the scenario), so it skips the lookup and keeps it."""
+    held = world.mapping.lookup(index) if pinned else None
     remaining = loops
     while remaining > 0:
-        page = world.mapping.lookup(index) if pinned else find_get_entry(world, index)
+        page = held if held is not None else find_get_entry(world, index)
         if page is None:
             return
         if killable:
@@ -97,8 +98,8 @@ def locker(world: World, index: int, *, killable: bool = False, loops: int = 1,
         if not pinned:
             put_page(world, page)
         remaining -= 1
-    if pinned:
-        put_page(world, world.pages[0])
+    if held is not None:
+        put_page(world, held)
 
 
 def faulter(world: World, index: int, *, loops: int | None = 1, around: bool = False) -> None:
