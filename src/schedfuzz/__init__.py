@@ -6,7 +6,7 @@ See the README for a guided tour.
 """
 
 from schedfuzz._core.oracle import DefaultOracle, Oracle, RandomOracle, ReplayOracle, ScriptOracle
-from schedfuzz._core.traps import block_until, checkpoint, current_actor, progress
+from schedfuzz._core.traps import annotate, block_until, checkpoint, current_actor, progress
 from schedfuzz.atomics import AtomicFlags, AtomicInt
 from schedfuzz.errors import (
     CorpusError,
@@ -78,6 +78,7 @@ __all__ = [
     "Settings",
     "WaitQueue",
     "Waiter",
+    "annotate",
     "at_end",
     "block_until",
     "checkpoint",

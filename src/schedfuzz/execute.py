@@ -87,7 +87,7 @@ def _settle(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
     """Confirm a lasso by replaying it with fingerprints from step 0 (earliest repeat)."""
     assert result.lasso is not None  # internal: only called for a lasso
     _, _, d_first, _ = result.lasso
-    eager = attrs.evolve(settings, lasso_after=0)
+    eager = attrs.evolve(settings, lasso_after=0, lasso_every=1)
     again = Runner(info.fn, params, ReplayOracle(result.decisions, None, d_first), eager).run()
     if again.lasso is not None and isinstance(again.error, Livelock):
         return again, again.lasso[2]

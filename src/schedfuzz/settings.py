@@ -40,6 +40,10 @@ class Settings:
         lasso_after: fingerprinting for lasso (livelock) detection starts at this step. Runs
             shorter than that pay nothing for it; a cycle repeats forever, so a late start still
             finds it, and the report re-runs the schedule to show the earliest repeat.
+        lasso_every: fingerprint every this many steps (from ``lasso_after`` on). A cycle of L
+            steps is still found (after at most ``lasso_every * L`` more steps), and a found
+            lasso is replayed with a fingerprint at every step to report its exact, earliest
+            cycle; sampling only makes the search for it cheaper.
         detect_livelock: turn lasso detection off entirely (then only the step bound remains).
         runaway_seconds: wall-clock limit for one actor between two scheduling points.
         spurious_wakeups: let the oracle wake sleepers of primitives that allow it (Condition,
@@ -50,6 +54,7 @@ class Settings:
     max_steps: int = attrs.field(default=50_000, validator=_positive)
     fair_quantum: int = attrs.field(default=64, validator=_positive)
     lasso_after: int = attrs.field(default=200, validator=_nonneg)
+    lasso_every: int = attrs.field(default=4, validator=_positive)
     detect_livelock: bool = True
     runaway_seconds: float = attrs.field(default=10.0, validator=_seconds)
     spurious_wakeups: bool = False

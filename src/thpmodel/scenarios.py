@@ -41,7 +41,7 @@ __all__ = ["LEND", "LSTART", "make_world"]
 LSTART, LEND = 6, 11  # the punched units: half of subpage 1, all of subpage 2
 VARIANTS = ("retry", "splitwait", "c17", "c57")
 # Fingerprint from the first step: for cycles a random schedule enters but soon leaves.
-EAGER = schedfuzz.Settings(lasso_after=0)
+EAGER = schedfuzz.Settings(lasso_after=0, lasso_every=1)
 
 
 def make_world(config: Config | None = None, *, dirty: bool = True, writeback: bool = False,

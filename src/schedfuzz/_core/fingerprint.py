@@ -125,7 +125,8 @@ class LassoDetector:
 
     def observe(self, step: int, fingerprint: Any, enabled_mask: int, ran_bit: int,
                 decisions: int, last_progress: int) -> tuple[int, int] | None:
-        """Record the state before ``step``; return ``(first, end)`` steps of a lasso cycle."""
+        """Record the state before ``step`` (``fingerprint`` is None between two samples);
+        return ``(first, end)`` steps of a lasso cycle."""
         offset = step - self.start
         if offset != len(self.enabled):  # a gap would make the arrays lie; start afresh
             self.seen.clear()
@@ -134,10 +135,12 @@ class LassoDetector:
             self.decision_index.clear()
             self.start = step
             offset = 0
-        first = self.seen.get(fingerprint)
         self.enabled.append(enabled_mask)
         self.ran.append(ran_bit)
         self.decision_index.append(decisions)
+        if fingerprint is None:  # a step between two samples: masks only
+            return None
+        first = self.seen.get(fingerprint)
         if first is None:
             self.seen[fingerprint] = step
             return None

@@ -174,6 +174,7 @@ class Runner:
         max_steps = settings.max_steps
         lasso_at = settings.lasso_after if settings.detect_livelock else max_steps
         slow_at = min(lasso_at, max_steps)
+        every = settings.lasso_every
         detector: LassoDetector | None = None
         choose = self.oracle.choose
         decisions = self.decisions
@@ -210,8 +211,9 @@ class Runner:
                     return self._bound()
                 if detector is None:
                     detector = LassoDetector(step, self.snapshot)
-                self.consecutive = consecutive
-                fingerprint = self._fingerprint()
+                if (step - lasso_at) % every == 0:
+                    self.consecutive = consecutive
+                    fingerprint = self._fingerprint()
             if n == 1:
                 nxt = runnable[0]
             else:

@@ -80,10 +80,14 @@ class Trace:
         out = [header.rstrip(), "-" * len(header.rstrip())]
         steps = list(range(len(self.rows)))
         if cycle is not None:
-            keep = set(range(cycle[0], cycle[1]))
-            keep.update(range(max(0, cycle[0] - max_rows // 4), cycle[0]))
-            if len(keep) > max_rows:
-                keep = set(range(cycle[0], cycle[0] + max_rows))
+            # The whole cycle is the evidence: show it (up to three screens), plus the end of
+            # the stem that leads into it.
+            first, end = cycle[0], min(cycle[1], len(self.rows))
+            if end - first > 3 * max_rows:
+                keep = set(range(first, first + 2 * max_rows)) | set(range(end - max_rows, end))
+            else:
+                keep = set(range(first, end))
+            keep.update(range(max(0, first - max_rows // 4), first))
             steps = sorted(keep)
         elif len(steps) > max_rows:
             head = max_rows // 4

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RESUME",
     "TRAP",
+    "annotate",
     "block_until",
     "checkpoint",
     "current_actor",
@@ -136,6 +137,21 @@ def block_until(
         return
     runner = current_runner()
     park(Block(what=label, since=runner.step, until=predicate, on=on), label)
+
+
+def annotate(**args: Any) -> None:
+    """Add values to the trace row of the step the current actor is taking.
+
+    For what is known only after the effect: ``annotate(refcount="1->0")`` after a put. The
+    values are shown like the checkpoint's own arguments; they do not affect scheduling.
+    """
+    runner = current_runner()
+    actor = runner.active
+    if actor is None or not runner.trace.rows:
+        msg = "annotate() must be called from inside an actor"
+        raise NotInActor(msg)
+    aid, label, old = runner.trace.rows[-1]
+    runner.trace.rows[-1] = (aid, label, {**old, **args} if old else args)
 
 
 def progress(label: str = "progress") -> None:
