@@ -1,0 +1,35 @@
+"""The README's guide runs as written: its scenario fails as shown, with the trace it prints."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from schedfuzz.explore import Budget, explore
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.DOTALL)
+
+
+def test_two_setup_commands_are_on_the_first_screen() -> None:
+    first_screen = "\n".join(README.read_text().splitlines()[:40])
+    assert "python3 -m thpmodel" in first_screen
+    assert "python3 -m pytest" in first_screen
+
+
+def test_guide_scenario_fails_with_the_trace_the_readme_shows() -> None:
+    namespace: dict[str, object] = {"__name__": "readme_guide"}
+    exec(blocks("python")[0], namespace)  # the scenario, registered as bank.transfer
+    report = explore("bank.transfer", budget=Budget(max_schedules=300, seed=0))
+    assert report.verdict == "failure"
+    assert report.outcome is not None
+    assert report.outcome.result.preemptions == 1
+    shown = re.findall(r"```\n(AssertionError.*?)```", README.read_text(), flags=re.DOTALL)[0]
+    table = report.outcome.result.trace.table()
+    for line in table.splitlines():
+        assert line.rstrip() in shown, line
+    assert "AssertionError: total is 190" in shown
+    assert str(report.outcome.error) == "total is 190"
