@@ -73,6 +73,8 @@ class Actor:
     greenlet: greenlet
     # The hub's bound switch: the one way back to the scheduler (hub and spoke).
     hub_switch: Callable[..., object]
+    # Its own bound switch, so the run loop saves an attribute lookup per step.
+    resume: Callable[..., object]
     state: ActorState = ActorState.RUNNABLE
     block: Block | None = None
     # The operation the actor will perform when next resumed: set by each trap.

@@ -127,7 +127,7 @@ class Runner:
             return fn(*args, **kwargs)
 
         g = greenlet(body, parent=self.hub)
-        actor = Actor(aid, name, g, hub_switch=self.hub.switch)
+        actor = Actor(aid, name, g, hub_switch=self.hub.switch, resume=g.switch)
         g.actor = actor  # checkpoint() finds its actor through the current greenlet
         self.actors.append(actor)
         self.live.append(actor)
@@ -182,6 +182,8 @@ class Runner:
         invariants = self.invariants
         spurious = settings.spurious_wakeups
         trap, resume = traps.TRAP, traps.RESUME
+        runnable_state = RUNNABLE
+        blocked_append = self.trace.blocked.append
         step = self.step
         base: list[Actor] = []
         consecutive = 0
@@ -257,13 +259,13 @@ class Runner:
                     if n > 1 and keep and d:  # the closing step's choice is not part of it
                         self.preemptions -= 1
                     return self._lasso(detector, found)
-            if nxt.block is not None:  # chosen while asleep: a spurious wake-up
+            if spurious and nxt.block is not None:  # chosen while asleep: a spurious wake-up
                 self.trace.note(step, nxt, "spurious wake-up", None)
                 traps.unpark(nxt)
             rows_append((nxt.aid, nxt.label, nxt.args))
             self.active = nxt
             try:
-                message = nxt.greenlet.switch(resume)
+                message = nxt.resume(resume)
             except RunawayInterrupt as exc:
                 self.active = None
                 self.step = step + 1
@@ -276,8 +278,8 @@ class Runner:
                 nxt.error = exc
                 return exc
             self.active = None
-            if nxt.state is not RUNNABLE:
-                self.trace.blocked.append(step)
+            if nxt.state is not runnable_state:
+                blocked_append(step)
             step += 1
             self.step = step
             if message is not trap:
