@@ -14,7 +14,8 @@ ordinary ``ReplayOracle`` reproduces exactly and that the corpus stores as it is
 
 The passes, repeated until a whole round changes nothing or the time limit is reached:
 
-1. truncate: keep the shortest prefix that still fails (the rest follows the default policy);
+1. truncate: keep the shortest prefix that still fails (the rest follows the default policy,
+   also for a livelock, whose cycle the run loop then finds again);
 2. delete runs of 8, 4, 2 and 1 consecutive decisions (later choices move up to earlier points);
 3. zero runs of 8, 4, 2 and 1 decisions (each zeroed decision is one departure fewer);
 4. lower each answer above 1 towards 1 (a nearer actor in the rotation);
@@ -162,10 +163,11 @@ class Shrinker:
 
     def truncate(self) -> bool:
         """Shortest failing prefix, found by doubling then bisecting (a heuristic: fails need
-        not be monotone in the prefix length, but the usual failure needs only an early part)."""
-        decisions, cs = self.schedule.decisions, self.schedule.cycle_start
-        if cs is not None:
-            return False
+        not be monotone in the prefix length, but the usual failure needs only an early part).
+
+        The prefixes are tried without a cycle: after them the default policy runs, and for a
+        livelock it often goes round a lasso of its own, found again by the run loop."""
+        decisions = self.schedule.decisions
         n = len(decisions)
         k = 0
         while k < n:

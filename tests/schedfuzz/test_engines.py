@@ -324,3 +324,13 @@ def test_workers_fall_back_to_one_process_for_a_local_scenario() -> None:
     assert report.stats["workers"] == 1
     assert report.note.startswith("ran in one process")
     assert report.schedules == 20
+
+
+def test_stateful_dfs_checks_a_clean_thp_design_completely() -> None:
+    name = "thp.split.tail-flags-before-unfreeze"
+    _thp(name)
+    report = explore(name, engine_name="dfs", budget=Budget(max_schedules=50_000, seconds=120))
+    assert report.verdict == "ok"
+    assert report.complete
+    assert report.note.startswith("verified: complete state space")
+    assert report.stats["states"] > 100
