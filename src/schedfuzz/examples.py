@@ -15,6 +15,7 @@ from schedfuzz import (
     checkpoint,
     progress,
     scenario,
+    snapshot,
     spawn,
 )
 from schedfuzz.atomics import AtomicFlags
@@ -117,6 +118,7 @@ def polite_livelock() -> None:
 
     spawn(polite, left, right, name="alice")
     spawn(polite, right, left, name="bob")
+    snapshot(lambda: (left, right))
 
 
 @scenario("demo.self-retry", expect="livelock")

@@ -31,67 +31,148 @@ if TYPE_CHECKING:
 
 __all__ = ["LassoDetector", "actor_position", "freeze"]
 
-_SCALARS = (int, float, str, bytes, bool, type(None), complex)
+_SCALAR_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
 _BY_IDENTITY = (types.BuiltinFunctionType, types.ModuleType, type, types.CodeType,
                 types.FrameType, types.GeneratorType)
+_MAX_DEPTH = 12
+
+Freezer = Callable[[Any, dict[int, int], int], Any]
+# How each type is frozen, decided once per type (_classify): fingerprints run at every sampled
+# step of a long run, so the per-object cost is what matters.
+_FREEZERS: dict[type, Freezer] = {}
 
 
 def freeze(value: Any, memo: dict[int, int] | None = None, depth: int = 0) -> Any:
     """A hashable, comparable image of ``value`` (see the module docstring)."""
-    if isinstance(value, _SCALARS):
+    t = type(value)
+    if t in _SCALAR_TYPES:
         return value
     if memo is None:
         memo = {}
-    key = id(value)
-    if key in memo:
-        return ("@", memo[key])
-    if depth > 12:
-        return ("deep", key)
-    memo[key] = len(memo)
+    freezer = _FREEZERS.get(t)
+    if freezer is None:
+        freezer = _classify(t)
+    return freezer(value, memo, depth)
+
+
+def _items(values: Any, memo: dict[int, int], depth: int) -> tuple[Any, ...]:
+    if depth > _MAX_DEPTH:
+        return ("deep",)
     depth += 1
-    state = getattr(value, "__schedfuzz_state__", None)
-    if state is not None and not isinstance(value, type):
-        return (type(value).__qualname__, freeze(state(), memo, depth))
-    if isinstance(value, (tuple, list)):
-        return (type(value).__name__, tuple(freeze(v, memo, depth) for v in value))
-    if isinstance(value, dict):
-        return ("dict", tuple((freeze(k, memo, depth), freeze(v, memo, depth))
-                              for k, v in value.items()))
-    if isinstance(value, (set, frozenset)):
-        return ("set", frozenset(freeze(v, memo, depth) for v in value))
-    if isinstance(value, types.FunctionType):
-        # Two closures of the same code over equal values behave the same: compare them so.
-        cells = value.__closure__ or ()
-        return ("fn", id(value.__code__), tuple(freeze(c, memo, depth) for c in cells),
-                freeze(value.__defaults__, memo, depth))
-    if isinstance(value, types.MethodType):
-        return ("method", id(value.__func__), freeze(value.__self__, memo, depth))
-    if isinstance(value, _BY_IDENTITY):
-        return ("id", key)
-    if isinstance(value, types.CellType):
-        try:
-            return ("cell", freeze(value.cell_contents, memo, depth))
-        except ValueError:
-            return ("cell",)
-    fields: dict[str, Any] | None = getattr(value, "__dict__", None)
-    if fields is None:
-        slots = getattr(type(value), "__slots__", None)
-        if slots is None:
-            return _opaque(value, memo, depth)
-        fields = {s: getattr(value, s, None) for s in slots if isinstance(s, str)}
-    return (type(value).__qualname__, tuple((k, freeze(v, memo, depth))
-                                            for k, v in fields.items() if k != "greenlet"))
+    scalars = _SCALAR_TYPES
+    return tuple([v if type(v) in scalars else freeze(v, memo, depth) for v in values])
+
+
+def _tuple(value: Any, memo: dict[int, int], depth: int) -> Any:
+    return _items(value, memo, depth)  # immutable: a cycle must pass through something memoised
+
+
+def _seen(value: Any, memo: dict[int, int]) -> Any:
+    key = id(value)
+    index = memo.get(key)
+    if index is not None:
+        return ("@", index)
+    memo[key] = len(memo)
+    return None
+
+
+def _list(value: Any, memo: dict[int, int], depth: int) -> Any:
+    return _seen(value, memo) or ("L", _items(value, memo, depth))
+
+
+def _dict(value: Any, memo: dict[int, int], depth: int) -> Any:
+    seen = _seen(value, memo)
+    if seen is not None:
+        return seen
+    return ("D", _items(value.keys(), memo, depth), _items(value.values(), memo, depth))
+
+
+def _set(value: Any, memo: dict[int, int], depth: int) -> Any:
+    return _seen(value, memo) or ("S", frozenset(_items(value, memo, depth)))
+
+
+def _function(value: Any, memo: dict[int, int], depth: int) -> Any:
+    # Two closures of the same code over equal values behave the same: compare them so.
+    cells = value.__closure__ or ()
+    return ("fn", id(value.__code__), _items(cells, memo, depth),
+            freeze(value.__defaults__, memo, depth + 1))
+
+
+def _method(value: Any, memo: dict[int, int], depth: int) -> Any:
+    return ("method", id(value.__func__), freeze(value.__self__, memo, depth + 1))
+
+
+def _cell(value: Any, memo: dict[int, int], depth: int) -> Any:
+    try:
+        contents = value.cell_contents
+    except ValueError:
+        return ("cell",)
+    return freeze(contents, memo, depth + 1)
+
+
+def _identity(value: Any, memo: dict[int, int], depth: int) -> Any:
+    return ("id", id(value))
 
 
 def _opaque(value: Any, memo: dict[int, int], depth: int) -> Any:
     """A builtin object with no visible fields (an iterator, say): its pickling recipe shows its
     state (a range iterator's position); failing that, its identity."""
-    if type(value).__module__ == "builtins":
-        try:
-            return ("reduce", freeze(value.__reduce_ex__(2), memo, depth))
-        except Exception:
-            pass
-    return ("id", id(value))
+    try:
+        return ("reduce", freeze(value.__reduce_ex__(2), memo, depth + 1))
+    except Exception:
+        return ("id", id(value))
+
+
+def _classify(t: type) -> Freezer:
+    """Pick (and remember) how values of type ``t`` are frozen."""
+    freezer: Freezer
+    name = t.__qualname__
+    if getattr(t, "__schedfuzz_state__", None) is not None and not issubclass(t, type):
+        def freezer(value: Any, memo: dict[int, int], depth: int) -> Any:
+            seen = _seen(value, memo)
+            if seen is not None:
+                return seen
+            if depth > _MAX_DEPTH:
+                return ("deep", name)
+            return (name, freeze(value.__schedfuzz_state__(), memo, depth + 1))
+    elif issubclass(t, tuple):
+        freezer = _tuple
+    elif issubclass(t, list):
+        freezer = _list
+    elif issubclass(t, dict):
+        freezer = _dict
+    elif issubclass(t, (set, frozenset)):
+        freezer = _set
+    elif issubclass(t, types.FunctionType):
+        freezer = _function
+    elif issubclass(t, types.MethodType):
+        freezer = _method
+    elif issubclass(t, types.CellType):
+        freezer = _cell
+    elif issubclass(t, _BY_IDENTITY):
+        freezer = _identity
+    elif getattr(t, "__dictoffset__", 0) or "__dict__" in dir(t):
+        def freezer(value: Any, memo: dict[int, int], depth: int) -> Any:
+            seen = _seen(value, memo)
+            if seen is not None:
+                return seen
+            fields = vars(value)
+            return (name, tuple(fields), _items(fields.values(), memo, depth))
+    elif hasattr(t, "__slots__"):
+        slots = tuple(s for c in t.__mro__ for s in getattr(c, "__slots__", ())
+                      if isinstance(s, str) and s != "__weakref__")
+
+        def freezer(value: Any, memo: dict[int, int], depth: int) -> Any:
+            seen = _seen(value, memo)
+            if seen is not None:
+                return seen
+            return (name, _items([getattr(value, s, None) for s in slots], memo, depth))
+    elif t.__module__ == "builtins":
+        freezer = _opaque
+    else:
+        freezer = _identity
+    _FREEZERS[t] = freezer
+    return freezer
 
 
 def actor_position(actor: Actor, memo: dict[int, int]) -> Any:
@@ -117,7 +198,7 @@ class LassoDetector:
     def __init__(self, start: int, snapshot: Callable[[], Any] | None) -> None:
         self.start = start
         self.snapshot = snapshot
-        self.seen: dict[Any, int] = {}
+        self.seen: dict[Any, tuple[int, int]] = {}  # fingerprint -> (first, last) visit
         self.enabled: list[int] = []  # bit mask of enabled actors, per observed step
         self.ran: list[int] = []  # bit of the actor that ran, per observed step
         self.decision_index: list[int] = []  # decisions taken before the step, per observed step
@@ -140,20 +221,27 @@ class LassoDetector:
         self.decision_index.append(decisions)
         if fingerprint is None:  # a step between two samples: masks only
             return None
-        first = self.seen.get(fingerprint)
-        if first is None:
-            self.seen[fingerprint] = step
+        visits = self.seen.get(fingerprint)
+        if visits is None:
+            self.seen[fingerprint] = (step, step)
             return None
-        self.seen[fingerprint] = step
+        first_visit, last_visit = visits
+        self.seen[fingerprint] = (first_visit, step)
+        # The shortest candidate cycle is since the last visit; if that one is unfair, the one
+        # since the first visit may still be fair (a figure-eight through this state).
+        for first in dict.fromkeys((last_visit, first_visit)):
+            if self._fair_and_idle(first, offset, last_progress):
+                self.found = (first, step)
+                return self.found
+        return None
+
+    def _fair_and_idle(self, first: int, offset: int, last_progress: int) -> bool:
         if last_progress >= first:
-            return None
-        lo, hi = first - self.start, offset
+            return False
         throughout = -1
         ran = 0
-        for i in range(lo, hi):
+        for i in range(first - self.start, offset):
             throughout &= self.enabled[i]
             ran |= self.ran[i]
-        if throughout & ~ran:
-            return None  # someone enabled all along never ran: unfair, not a livelock
-        self.found = (first, step)
-        return self.found
+        # Someone enabled all along who never ran: an unfair schedule, not a livelock.
+        return not throughout & ~ran

@@ -221,8 +221,10 @@ class Runner:
             else:
                 keep = (cur is not None and cur.state is RUNNABLE and not cur.yielded
                         and consecutive < quantum)
-                self.keep = keep  # for choice_order(), which oracles may call from choose()
+                # For oracles that look at the run from choose() (choice_order, fingerprints).
+                self.keep = keep
                 self.runnable = runnable
+                self.consecutive = consecutive
                 d = choose(n)
                 decisions.append(d)
                 widths.append(n)
@@ -335,7 +337,9 @@ class Runner:
         cur = self.current
         actors = tuple((a.aid, a.state, a.yielded, a.signal_pending, actor_position(a, memo))
                        for a in self.live)
-        return (-1 if cur is None else cur.aid, self.consecutive, snap, actors)
+        # Counts at or past the quantum behave alike: do not let them split one state into many.
+        consecutive = min(self.consecutive, self.settings.fair_quantum)
+        return (-1 if cur is None else cur.aid, consecutive, snap, actors)
 
     def _check(self, checks: list[Callable[[], Any]], actor: Actor | None) -> BaseException | None:
         """Run invariants (after ``actor``'s step) or end checks (``actor`` is None)."""
