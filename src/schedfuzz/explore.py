@@ -108,7 +108,7 @@ EngineFn = Callable[[ScenarioInfo, dict[str, Any], Settings, Budget], Report]
 ENGINES: dict[str, EngineFn] = {}
 # Engines living in other modules, imported on first use so `import schedfuzz` stays cheap.
 _LAZY = {
-    "hypothesis": "schedfuzz.fuzz",
+    "hypothesis": "schedfuzz.hypothesis_engine",
     "random": "schedfuzz.engines.random_walk",
     "pct": "schedfuzz.engines.pct",
     "dfs": "schedfuzz.engines.dfs",

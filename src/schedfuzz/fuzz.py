@@ -1,9 +1,10 @@
-"""Hypothesis as the scheduling oracle: the ``@fuzz`` test decorator and the ``hypothesis`` engine.
+"""Hypothesis as the scheduling oracle: the ``@fuzz`` test decorator and ``check``.
 
-Both run the scenario once per Hypothesis test case under a drawn ``ScheduleOracle``
-(``schedfuzz.strategies``: one byte-string draw per schedule, read as a few deviations from the
-default policy), so Hypothesis's shrinker minimises the failing schedule: fewest deviations
-(preemptions) first, then the earliest. A verdict is raised as its own exception type and an
+A ``@fuzz`` test runs the scenario once per Hypothesis test case under a drawn ``ScheduleOracle``
+(``schedfuzz.strategies``: a few deviations from the default policy, or a walk of its first
+choice points), so Hypothesis's shrinker minimises the failing schedule: fewest deviations
+(preemptions) first, then the earliest. The ``hypothesis`` engine
+(``schedfuzz.hypothesis_engine``) follows the same rules. A verdict is raised as its own exception type and an
 actor's exception as itself, so Hypothesis keeps a deadlock and a livelock in one test apart;
 the decorator attaches the per-actor trace and the replay line as exception notes.
 
@@ -17,46 +18,35 @@ Rules every test body here follows:
   ``--hypothesis-show-statistics`` and HypoFuzz see how varied the schedules are.
 
 Hypothesis's shrinking is local and can stop short of the smallest schedule (a livelock found by
-switching at every step, say), so both end with ``schedfuzz.minimal``: an exhaustive check of
-the schedules with fewer deviations, the evidence behind the word "minimal" in a report.
+switching at every step, a walk's dozen switches where two suffice), so both end with
+``schedfuzz.minimal.reduce``: the schedule shrinker, then an exhaustive check of the schedules
+with fewer deviations, the evidence behind the word "minimal" in a report.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import attrs
 import hypothesis
-from hypothesis import (
-    HealthCheck,
-    Phase,
-    Verbosity,
-    currently_in_test_context,
-    event,
-    given,
-    reject,
-)
-from hypothesis.errors import Flaky, HypothesisException
+from hypothesis import Phase, currently_in_test_context, event, given, reject
 
-from schedfuzz.errors import InvalidArgument, ReplayDiverged, SchedfuzzError
+from schedfuzz.errors import InvalidArgument, SchedfuzzError
 from schedfuzz.execute import Outcome, raise_for, run
-from schedfuzz.explore import Budget, Report, register_engine
-from schedfuzz.minimal import minimise, same_failure, size, smallest
+from schedfuzz.minimal import smallest
 from schedfuzz.scenario import ScenarioInfo, resolve
 from schedfuzz.settings import Settings
 from schedfuzz.strategies import ScheduleOracle, schedules
 
-__all__ = ["check", "fuzz", "hypothesis_engine", "preemption_bucket"]
+__all__ = ["check", "cycle_without_livelock", "fuzz", "preemption_bucket", "report_events"]
 
 SAVE_DIR_ENV = "SCHEDFUZZ_SAVE_DIR"
 SEED_ENV = "SCHEDFUZZ_SEED"
 MAX_SCHEDULES_ENV = "SCHEDFUZZ_MAX_SCHEDULES"
 DEFAULT_MAX_DEVIATIONS = 6
-MINIMISE_SECONDS = 5.0  # the decorator's minimality check, once per failing test
+MINIMISE_SECONDS = 5.0  # the decorator's reduction and minimality check, once per failure
 
 
 def preemption_bucket(preemptions: int) -> str:
@@ -68,7 +58,7 @@ def preemption_bucket(preemptions: int) -> str:
     return "5-8" if preemptions <= 8 else "9+"
 
 
-def _report_events(outcome: Outcome) -> None:
+def report_events(outcome: Outcome) -> None:
     """Tell Hypothesis the run's verdict and preemption bucket (outside a test: nothing)."""
     if not currently_in_test_context():
         return
@@ -76,7 +66,7 @@ def _report_events(outcome: Outcome) -> None:
     event("preemptions", preemption_bucket(outcome.result.preemptions))
 
 
-def _cycle_without_livelock(oracle: ScheduleOracle, outcome: Outcome) -> bool:
+def cycle_without_livelock(oracle: ScheduleOracle, outcome: Outcome) -> bool:
     """A cycling schedule that failed other than by a livelock: reject it (module docstring)."""
     return oracle.plan.cycle_from is not None and outcome.kind != "livelock"
 
@@ -94,9 +84,9 @@ def check(outcome: Outcome, oracle: ScheduleOracle) -> None:
             outcome = schedfuzz.run("demo.lost-update", oracle=oracle, n=n)
             schedfuzz.fuzz.check(outcome, oracle)
     """
-    _report_events(outcome)
+    report_events(outcome)
     if outcome.failed:
-        if _cycle_without_livelock(oracle, outcome):
+        if cycle_without_livelock(oracle, outcome):
             reject()
         raise_for(outcome)
 
@@ -214,7 +204,7 @@ def fuzz(scenario: str | Callable[..., Any] | ScenarioInfo, *, settings: Setting
 
         def test(schedule: ScheduleOracle) -> None:
             outcome = run(info, oracle=schedule, settings=settings, **params)
-            if outcome.failed and not _cycle_without_livelock(schedule, outcome):
+            if outcome.failed and not cycle_without_livelock(schedule, outcome):
                 if _is_final():
                     outcome = _smallest(outcome, schedule)
                 _save(outcome, name)
@@ -251,192 +241,3 @@ def _hypothesis_defaults(test: Any, fn: Callable[..., Any], info: ScenarioInfo,
     test._hypothesis_internal_use_settings = hypothesis.settings(**defaults)
     key = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}|{info.name}|"
     test._hypothesis_internal_add_digest = (key + repr(sorted(params.items()))).encode()
-
-
-# -- the engine ---------------------------------------------------------------------------------
-
-class _Stop(BaseException):
-    """Raised from the test body to stop Hypothesis at once.
-
-    A ``BaseException``, not an ``Exception``, so Hypothesis does not take it for a failure to
-    shrink; the engine catches it and reports what it has.
-    """
-
-
-class _TimeUp(_Stop):
-    """The budget's time is spent."""
-
-
-class _NoChoices(_Stop):
-    """The scenario passed without a single choice point: every schedule is that one run."""
-
-
-def _failure_key(outcome: Outcome) -> tuple[str, str]:
-    return (outcome.kind, type(outcome.error).__qualname__)
-
-
-def _leaves(exc: BaseException) -> Iterator[BaseException]:
-    """The exceptions inside an exception group, recursively (duck-typed: 3.10 has none)."""
-    inner = getattr(exc, "exceptions", None)
-    if isinstance(inner, tuple):
-        for each in inner:
-            yield from _leaves(each)
-    else:
-        yield exc
-
-
-@attrs.define
-class _Search:
-    """One exploration of one scenario by Hypothesis; ``explore()`` returns the report."""
-
-    info: ScenarioInfo
-    params: dict[str, Any]
-    settings: Settings
-    budget: Budget
-    started: float = 0.0
-    schedules: int = 0  # runs until the first failure, that one included
-    later_runs: int = 0  # runs after it: Hypothesis's further search, then its shrinking
-    first_failure: tuple[int, float] | None = None
-    found_at: float = 0.0
-    best: dict[tuple[str, str], Outcome] = attrs.field(factory=dict)
-    # the latest failing runs, to find the outcome behind each exception Hypothesis reports
-    recent: list[tuple[BaseException, Outcome]] = attrs.field(factory=list)
-
-    def body(self, oracle: ScheduleOracle) -> None:
-        now = time.perf_counter()
-        if self.first_failure is None:
-            if self.budget.seconds is not None and now - self.started >= self.budget.seconds:
-                raise _TimeUp
-        elif now - self.found_at >= self.budget.shrink_seconds:
-            raise _TimeUp
-        outcome = run(self.info, oracle=oracle, settings=self.settings, **self.params)
-        if self.first_failure is None:
-            self.schedules += 1
-        else:
-            self.later_runs += 1
-        _report_events(outcome)
-        error = outcome.error
-        if error is None:
-            if not outcome.result.decisions:
-                raise _NoChoices
-            return
-        if _cycle_without_livelock(oracle, outcome):
-            reject()
-        if self.first_failure is None:
-            self.found_at = time.perf_counter()
-            self.first_failure = (self.schedules, self.found_at - self.started)
-        key = _failure_key(outcome)
-        if key not in self.best or size(outcome) < size(self.best[key]):
-            self.best[key] = outcome
-        self.recent = [*self.recent[-15:], (error, outcome)]
-        raise error
-
-    def search(self) -> None:
-        budget = self.budget
-
-        @hypothesis.seed(budget.seed)
-        @hypothesis.settings(
-            max_examples=max(1, budget.max_schedules), database=None, deadline=None,
-            derandomize=False, verbosity=Verbosity.quiet, phases=(Phase.generate, Phase.shrink),
-            suppress_health_check=list(HealthCheck), report_multiple_bugs=True, print_blob=False,
-        )
-        @given(schedules(max_deviations=DEFAULT_MAX_DEVIATIONS))
-        def search(oracle: ScheduleOracle) -> None:
-            self.body(oracle)
-
-        search()
-
-    def reported(self, raised: BaseException | None) -> list[Outcome]:
-        """The outcomes behind the failures Hypothesis raised (the best seen if it was cut
-        short), simplest first."""
-        if raised is None:
-            return sorted(self.best.values(), key=size)
-        if isinstance(raised, Flaky):
-            raise self.nondeterministic("Hypothesis saw one schedule pass and fail") from raised
-        if isinstance(raised, HypothesisException):  # a problem to show as it is
-            raise raised
-        found = []
-        for leaf in _leaves(raised):
-            match = [o for e, o in self.recent if e is leaf]
-            if not match:
-                raise raised  # not a verdict of ours
-            found.append(match[-1])
-        return sorted(found, key=size)
-
-    def nondeterministic(self, what: str) -> ReplayDiverged:
-        msg = (f"scenario {self.info.name!r} is not deterministic: {what}; its runs depend on "
-               "something the scheduler does not control (a global, the clock, a random number)")
-        return ReplayDiverged(msg)
-
-    def explore(self) -> Report:
-        self.started = time.perf_counter()
-        report = Report(self.info, dict(self.params), "hypothesis")
-        raised: Exception | None = None
-        timed_out = False
-        try:
-            self.search()
-        except _TimeUp:
-            timed_out = True
-        except _NoChoices:
-            report.complete = True
-            report.note = ("complete: the scenario has no choice points, so every schedule is "
-                           "one run")
-        except Exception as exc:
-            raised = exc
-        report.schedules = self.schedules
-        report.first_failure = self.first_failure
-        if self.first_failure is None:
-            if timed_out:
-                report.note = (f"time limit ({self.budget.seconds}s) reached after "
-                               f"{self.schedules} schedules")
-            return report
-        outcomes = self.reported(None if timed_out else raised)
-        return self.finish(report, outcomes, timed_out)
-
-    def finish(self, report: Report, outcomes: list[Outcome], timed_out: bool) -> Report:
-        shrunk = outcomes[0]
-        shrink_seconds = time.perf_counter() - self.found_at
-        left = self.budget.shrink_seconds - shrink_seconds
-        minimal = minimise(shrunk, seconds=max(0.0, left))
-        final = run(self.info, schedule=minimal.outcome.schedule, settings=self.settings,
-                    **self.params)
-        if not same_failure(shrunk, final):
-            final = run(self.info, schedule=shrunk.schedule, settings=self.settings, **self.params)
-            if not same_failure(shrunk, final):
-                raise self.nondeterministic(
-                    f"schedule {shrunk.schedule.encode()} gave {shrunk.kind}, then {final.kind}")
-        notes = [f"Hypothesis shrank it in {shrink_seconds:.2f}s ({self.later_runs} more runs)"
-                 + (", stopped by the shrink time limit" if timed_out else ""), minimal.note]
-        others = [f"{o.kind} ({type(o.error).__name__}, {o.result.preemptions} "
-                  f"preemption{'' if o.result.preemptions == 1 else 's'})" for o in outcomes[1:]]
-        if others:
-            notes.append("also found: " + "; ".join(others))
-        report.outcome = final
-        report.verdict = final.kind
-        report.note = "; ".join(n for n in notes if n)
-        report.stats = {
-            "later_runs": self.later_runs,
-            "shrink_seconds": round(shrink_seconds, 3),
-            "shrink_timed_out": timed_out,
-            "minimal_verified": minimal.complete,
-            "hypothesis_preemptions": shrunk.result.preemptions,
-            "minimise_runs": minimal.runs,
-            "distinct_failures": len(outcomes),
-        }
-        return report
-
-
-@register_engine("hypothesis")
-def hypothesis_engine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
-                      budget: Budget) -> Report:
-    """Search ``info``'s schedules with Hypothesis, shrink the first failure, report it.
-
-    ``budget.max_schedules`` is Hypothesis's ``max_examples`` and ``budget.seed`` its seed (the
-    same seed, the same search). Hypothesis has no wall-clock limit a caller can set, so the
-    test body watches the clock and stops Hypothesis with a private ``BaseException`` (not taken
-    for a failure): ``budget.seconds`` ends the search (nothing found), ``budget.shrink_seconds``
-    from the first failure ends shrinking and the minimality check (the best failure seen is
-    reported). Hypothesis's own output is silenced. If it reports several distinct failures,
-    the one with the fewest preemptions is the report's outcome and the note lists the others.
-    """
-    return _Search(info, dict(params), settings, budget).explore()

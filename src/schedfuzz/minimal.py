@@ -32,7 +32,7 @@ import attrs
 from schedfuzz.execute import Outcome, run
 from schedfuzz.strategies import Deviation, ScheduleOracle, SchedulePlan
 
-__all__ = ["Minimised", "minimise", "same_failure", "size", "smallest"]
+__all__ = ["Minimised", "minimise", "reduce", "same_failure", "size", "smallest"]
 
 
 def size(outcome: Outcome) -> tuple[int, int, int, tuple[int, ...]]:
@@ -135,14 +135,37 @@ def _note(deviations: int, length: int, tried: int) -> str:
             "this way")
 
 
+def reduce(outcome: Outcome, *, seconds: float) -> Minimised:
+    """The simplest failure like ``outcome`` in ``seconds``: ``schedfuzz.shrink``, then
+    ``minimise`` for the evidence.
+
+    Hypothesis's shrinker edits one drawn byte at a time. That is enough for a deviation plan,
+    but a walk's failure keeps switches that only go away together, or one that must move when
+    another goes: a dozen where two suffice. The schedule shrinker edits the decisions
+    themselves (deletes runs of them, zeroes them, and searches exhaustively below its count)
+    and gets such a failure down to the few deviations that ``minimise`` can check all the
+    schedules below. Half the time goes to each, the shrinker's unused share to ``minimise``.
+    """
+    from schedfuzz.shrink import shrink  # its exhaustive pass imports the engines
+
+    deadline = time.perf_counter() + seconds
+    shrunk = shrink(outcome, seconds=seconds / 2) if outcome.failed else None
+    start = outcome
+    if shrunk is not None and same_failure(outcome, shrunk.outcome) \
+            and size(shrunk.outcome) < size(outcome):
+        start = shrunk.outcome
+    minimal = minimise(start, seconds=max(0.0, deadline - time.perf_counter()))
+    return attrs.evolve(minimal, runs=minimal.runs + (shrunk.runs if shrunk else 0))
+
+
 def smallest(outcome: Outcome, *, seconds: float) -> Minimised:
-    """``minimise``, then run the smaller failure again the way ``outcome`` ran.
+    """``reduce``, then run the smaller failure again the way ``outcome`` ran.
 
     A livelock candidate is found with fingerprints from step 0; run again under ``outcome``'s
     own settings it is what a replay of its schedule shows. If nothing smaller fails the same
     way, or its second run does not, the result holds ``outcome`` itself.
     """
-    minimal = minimise(outcome, seconds=seconds)
+    minimal = reduce(outcome, seconds=seconds)
     if minimal.outcome is outcome:
         return minimal
     again = run(outcome.info, schedule=minimal.outcome.schedule, settings=outcome.settings,

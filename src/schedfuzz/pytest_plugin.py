@@ -32,7 +32,7 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator
 
-    from schedfuzz._replaycheck import Replayed
+    from schedfuzz.corpus import Replayed
 
 __all__ = ["CorpusFile", "CorpusItem"]
 

@@ -2,8 +2,11 @@
 
 A schedule is described by its *deviations* from the default policy, not by one draw per step:
 a draw inside the run costs about 100 us, a scheduler step well under 10 us, and a per-step draw
-would also print one line per step in the failure report. So a schedule is **one** ``st.binary``
-draw, read as a list of deviation records::
+would also print one line per step in the failure report. So a schedule is one small draw for
+its *shape*, a deviation plan or a walk, then **one** ``st.binary`` draw for the schedule, decoded
+into a ``SchedulePlan`` (a list of deviations) that a ``ScheduleOracle`` serves.
+
+Deviation plans. The bytes are read as a list of deviation records::
 
     bytes:   [hi lo] [hi lo] ... [hi lo] [c]?
     record:  w = hi << 8 | lo
@@ -52,10 +55,40 @@ switches per round after "switch at every step"; ``schedfuzz.minimal`` covers th
 Prior art: delay bounding (Emmi, Qadeer, Rakamaric, POPL 2011) searches schedules by their few
 departures from a deterministic scheduler; this is that idea with Hypothesis choosing and
 shrinking the departures.
+
+Walks. A plan finds a bug that needs a few switches, each at one of many places; it cannot find
+one that needs many switches close together, since the chance of drawing every record right
+falls geometrically with their number (the model's page-lock races need 5 to 12 preemptions in
+about 20 steps: 22,000 plans never found them). A random walk, switching at each choice point
+with some probability, finds them in a few thousand runs. So three schedules in four are walks:
+a density and ``WALK_SWITCHES`` one-byte records, a fixed-size ``st.binary``::
+
+    bytes:   [d] [r] [r] ... [r]
+    span   = isqrt(256 * (d + 1))       switch probability span / 256, from 1/16 to 1
+    record:  r = 0                      no deviation (a deleted record)
+             gap    = WALK_GAP(span, (r - 1) // 12)
+             choice = 1 + (r - 1) % 12  taken modulo the other enabled actors, as a plan's
+
+Switching at each choice point with probability ``p`` is the same as waiting a geometric number
+of choice points (``P(gap = g) = (1 - p)**g * p``) between switches, so ``WALK_GAP`` is that
+distribution's quantile at the middle of the record's gap level (22 levels, integer arithmetic).
+``d`` spreads the walks from sparse to dense, the denser likelier (the square root): no single
+probability suits every bug, and dense interleavings are what plans cannot reach. Twelve answers
+spread evenly over 1, 2, 3, 4 or 6 other actors.
+
+A walk is a plan whose records fill their bytes densely, so it shrinks as a plan does: a record
+lowered to 0 deletes a deviation and the later ones move up, a lower level moves it earlier, a
+lower choice picks a nearer actor. (One byte per *choice point* would shrink badly: deleting a
+switch would not move the others, and Hypothesis edits one byte at a time.) The shape draw
+shrinks towards the plan. A walk does not cycle: a cycle stands for a livelock, and a cycling
+walk that found another failure would be rejected. Hypothesis's shrinking stays local, so the
+engine and ``@fuzz`` finish with ``schedfuzz.minimal.reduce``.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -70,8 +103,19 @@ from schedfuzz.settings import Settings
 if TYPE_CHECKING:
     from schedfuzz._core.runner import Runner
 
-__all__ = ["Deviation", "ScheduleOracle", "SchedulePlan", "gap_of", "schedules"]
+__all__ = [
+    "WALK_SWITCHES",
+    "Deviation",
+    "ScheduleOracle",
+    "SchedulePlan",
+    "gap_of",
+    "schedules",
+    "walk_gaps",
+]
 
+WALK_SWITCHES = 32  # records of a walk; the model's lock races need about 20 switches
+_WALK_CHOICES = 12  # a walk's answers 1..12: uniform modulo 1, 2, 3, 4 or 6 other actors
+_WALK_LEVELS = 22  # gap levels of a walk record: (r - 1) // 12 for r = 1..255
 _SMALL = 8192  # values of the 14-bit gap field below this give the small gaps 0..15
 _CHOICES = 4  # choices a record can express; taken modulo the other enabled actors
 _FOREVER = 1 << 62  # a countdown no run reaches
@@ -93,6 +137,37 @@ def gap_of(value: int) -> int:
     octave, fraction = u >> 9, u & 511
     # piecewise-linear 2**x: 16 octaves of 512 steps, from 16 up to about 16 + 65,000
     return 16 + (((512 + fraction) << octave) >> 9) - 1
+
+
+@functools.cache
+def walk_gaps(span: int) -> tuple[int, ...]:
+    """The gap of each walk record level when ``span`` byte values in 256 switch.
+
+    Level ``q`` holds the records ``12q + 1 .. 12q + 12``; its gap is the smallest ``g`` with
+    ``P(gap > g) = (1 - span/256) ** (g + 1)`` at most ``1 - m/256``, ``m`` the middle record.
+    """
+    if not 16 <= span <= 256:
+        msg = f"a walk's span is 16..256 switching byte values, got {span!r}"
+        raise InvalidArgument(msg)
+    stay = 256 - span
+    gaps = []
+    for level in range(_WALK_LEVELS):
+        first = _WALK_CHOICES * level + 1
+        twice_middle = first + min(first + _WALK_CHOICES - 1, 255)
+        g = 0
+        while stay ** (g + 1) * 512 > (512 - twice_middle) * 256 ** (g + 1):
+            g += 1
+        gaps.append(g)
+    return tuple(gaps)
+
+
+@functools.cache
+def _walk_records(span: int) -> tuple[Deviation | None, ...]:
+    """The deviation of each record byte 0..255 (None for 0) at this span: decoding a walk is
+    then a table look-up per byte, no arithmetic and no new objects."""
+    gaps = walk_gaps(span)
+    return (None, *(Deviation(gaps[(r - 1) // _WALK_CHOICES], 1 + (r - 1) % _WALK_CHOICES)
+                     for r in range(1, 256)))
 
 
 @attrs.frozen
@@ -136,6 +211,15 @@ class SchedulePlan:
         )
         return cls(deviations, cycle)
 
+    @classmethod
+    def from_walk(cls, data: bytes) -> SchedulePlan:
+        """Decode a walk's bytes (see the module docstring): a density byte, then one record
+        per byte, 0 for none; every byte string is valid."""
+        if not data:
+            return cls()
+        records = _walk_records(math.isqrt((data[0] + 1) << 8))
+        return cls(tuple(d for d in map(records.__getitem__, data[1:]) if d is not None))
+
     def __str__(self) -> str:
         """``gap:choice`` per deviation; a cycle as ``(...)*``: ``2:1, (2:1, 4:1)*``."""
         parts = [f"{d.gap}:{d.choice}" for d in self.deviations]
@@ -158,8 +242,9 @@ class ScheduleOracle:
     deviation that would come after that point never comes.
     """
 
-    def __init__(self, plan: SchedulePlan) -> None:
+    def __init__(self, plan: SchedulePlan, shape: str = "plan") -> None:
         self.plan = plan
+        self.shape = shape  # "plan" or "walk": how the strategy drew it (for reports)
         self._restart(None)
 
     def _restart(self, runner: Runner | None) -> None:
@@ -227,16 +312,19 @@ class ScheduleOracle:
         return f"schedule({self.plan})"
 
 
-def schedules(*, max_deviations: int = 6) -> st.SearchStrategy[ScheduleOracle]:
+def schedules(*, max_deviations: int = 6,
+              walk: int = WALK_SWITCHES) -> st.SearchStrategy[ScheduleOracle]:
     """A strategy for scheduling oracles: pass the drawn value as ``oracle=`` to ``schedfuzz.run``.
 
-    One ``st.binary`` draw per schedule, so a test case costs about as much as Hypothesis's own
-    floor plus the run; the shrinker removes deviations (preemptions) first, then moves the rest
-    earlier. See the module docstring for the encoding.
+    Each schedule is a deviation plan or, if ``walk``, three times in four a walk (one draw
+    saying which, one ``st.binary`` draw for the schedule), so a test case costs about as much as
+    Hypothesis's own floor plus the run; the shrinker removes deviations (preemptions) first,
+    then moves the rest earlier. See the module docstring for the encodings.
 
     Args:
-        max_deviations: the most departures from the default policy in one schedule (a cycling
-            schedule repeats its deviations, so it can preempt more often).
+        max_deviations: the most departures from the default policy in one deviation plan (a
+            cycling plan repeats its deviations, so it can preempt more often).
+        walk: the records (switches) of a walk (0: no walks, only deviation plans).
 
     Example (``schedfuzz.fuzz.fuzz`` writes this test for you)::
 
@@ -245,15 +333,19 @@ def schedules(*, max_deviations: int = 6) -> st.SearchStrategy[ScheduleOracle]:
             outcome = schedfuzz.run("demo.lost-update", oracle=oracle)
             schedfuzz.fuzz.check(outcome, oracle)  # raise the verdict, with the trace
     """
-    if isinstance(max_deviations, bool) or not isinstance(max_deviations, int) \
-            or max_deviations < 0:
-        msg = f"max_deviations must be a non-negative int, got {max_deviations!r}"
-        raise InvalidArgument(msg)
-    return _oracles(2 * max_deviations + (1 if max_deviations else 0))
+    for name, value in (("max_deviations", max_deviations), ("walk", walk)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            msg = f"{name} must be a non-negative int, got {value!r}"
+            raise InvalidArgument(msg)
+    return _oracles(2 * max_deviations + (1 if max_deviations else 0), walk)
 
 
 @st.composite
-def _oracles(draw: st.DrawFn, max_size: int) -> ScheduleOracle:
+def _oracles(draw: st.DrawFn, max_size: int, walk: int) -> ScheduleOracle:
     # composite rather than .map(): Hypothesis then shows the value's own repr in a failure
-    # report, "schedule(2:1)", not the expression that built it.
+    # report, "schedule(2:1)", not the expression that built it. The shape is drawn first and
+    # shrinks towards the deviation plan.
+    if walk and draw(st.integers(0, 3)):
+        data = draw(st.binary(min_size=walk + 1, max_size=walk + 1))
+        return ScheduleOracle(SchedulePlan.from_walk(data), "walk")
     return ScheduleOracle(SchedulePlan.from_bytes(draw(st.binary(max_size=max_size))))

@@ -15,7 +15,8 @@ import schedfuzz as sf
 from schedfuzz import Deadlock, InvalidArgument, Livelock
 from schedfuzz import fuzz as fuzz_module
 from schedfuzz.explore import Budget
-from schedfuzz.fuzz import _Search, check, fuzz, preemption_bucket
+from schedfuzz.fuzz import check, fuzz, preemption_bucket
+from schedfuzz.hypothesis_engine import _Search
 from schedfuzz.scenario import resolve
 from schedfuzz.settings import Settings
 from schedfuzz.strategies import Deviation, ScheduleOracle, SchedulePlan, schedules

@@ -6,7 +6,7 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import Deadlock, Lock, ReplayDiverged, spawn
 from schedfuzz.explore import Budget, engine, explore
-from schedfuzz.fuzz import hypothesis_engine
+from schedfuzz.hypothesis_engine import hypothesis_engine
 
 
 def test_engine_is_registered_and_reports_a_shrunk_replayable_failure() -> None:

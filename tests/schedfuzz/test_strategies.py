@@ -129,7 +129,7 @@ def test_schedules_drive_an_ordinary_given_test(oracle: ScheduleOracle) -> None:
 
 
 @settings(max_examples=20, database=None)
-@given(schedules(max_deviations=0))
+@given(schedules(max_deviations=0, walk=0))
 def test_zero_deviations_is_the_default_schedule(oracle: ScheduleOracle) -> None:
     assert oracle.plan == SchedulePlan()
 

@@ -165,6 +165,7 @@ class DfsSearch:
         self.level = 0
         self.stack: list[Item] = []
         self.next_level: list[Item] = []
+        self.beyond_bound = 0  # subtrees dropped because they cost more than max_preemptions
         self.runs = 0
         self.pruned = 0
         self.quantum = settings.fair_quantum
@@ -179,7 +180,14 @@ class DfsSearch:
         return fp
 
     def branch(self, item: Item) -> None:
-        (self.stack if item.cost <= self.level else self.next_level).append(item)
+        if item.cost <= self.level:
+            self.stack.append(item)
+        elif self.max_preemptions is not None and item.cost > self.max_preemptions:
+            # Past the bound: never run, so do not keep it (the pending subtrees of the last
+            # level would otherwise grow with the square of the run length).
+            self.beyond_bound += 1
+        else:
+            self.next_level.append(item)
 
     def run_item(self, item: Item) -> RunResult | None:
         self.runs += 1
@@ -214,7 +222,7 @@ class DfsSearch:
                         return found
             verified = self.level
             if not self.next_level:
-                report.complete = True
+                report.complete = not self.beyond_bound
                 return self._finish(report, verified, started)
             if self.max_preemptions is not None and self.level >= self.max_preemptions:
                 return self._finish(report, verified, started)

@@ -26,13 +26,15 @@ from typing import TYPE_CHECKING
 import attrs
 
 from schedfuzz._core.oracle import ReplayOracle
+from schedfuzz.corpus.format import trace_digest
+from schedfuzz.corpus.store import entries
 from schedfuzz.errors import CorpusError, ReplayDiverged
 from schedfuzz.execute import Outcome, explain, run
 
 if TYPE_CHECKING:
     import os
 
-    from schedfuzz.corpus import Entry
+    from schedfuzz.corpus.format import Entry
 
 __all__ = ["Replayed", "replay_all", "replay_entry", "trace_diff"]
 
@@ -171,8 +173,6 @@ def replay_entry(entry: Entry) -> Replayed:
 
 def _compare(entry: Entry, lines: list[str]) -> tuple[str, ...]:
     """The diff against the recording; past the stored lines, length and digest decide."""
-    from schedfuzz.corpus import trace_digest
-
     kept = len(entry.trace)
     if kept == entry.trace_lines:
         return trace_diff(entry.trace, lines)
@@ -187,7 +187,5 @@ def replay_all(paths: Iterable[str | os.PathLike[str]]
                ) -> Iterator[tuple[Path, Replayed | CorpusError]]:
     """Load and replay every corpus file under ``paths``; a bad file yields its ``CorpusError``
     and the others still run."""
-    from schedfuzz.corpus import entries
-
     for path, loaded in entries(paths):
         yield path, loaded if isinstance(loaded, CorpusError) else replay_entry(loaded)

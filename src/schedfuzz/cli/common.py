@@ -1,0 +1,45 @@
+"""What every command shares: the bad-input exception, ``-p NAME=VALUE`` parameters, JSON output."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["BadInput", "dump", "parse_params"]
+
+
+class BadInput(Exception):
+    """Bad input from the command line: ``main`` prints it on one line and exits 2.
+
+    The parser raises it instead of exiting, and so do the commands for input that only they can
+    judge (a malformed parameter, an engine that is not installed).
+    """
+
+
+def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
+    """``["n=2", "variant=buggy"]`` -> ``{"n": 2, "variant": "buggy"}``.
+
+    VALUE is read as a Python literal and kept as a plain string when it is not one.
+    """
+    params: dict[str, Any] = {}
+    for item in items or ():
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not eq or not name.isidentifier():
+            msg = f"-p {item!r}: expected NAME=VALUE with NAME a Python identifier"
+            raise BadInput(msg)
+        if name in params:
+            msg = f"-p {name}: parameter given twice"
+            raise BadInput(msg)
+        try:
+            params[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            params[name] = text
+    return params
+
+
+def dump(obj: Any) -> str:
+    """One line of JSON for ``--json``; a value JSON cannot hold is written as its ``repr``."""
+    return json.dumps(obj, default=repr, ensure_ascii=False)

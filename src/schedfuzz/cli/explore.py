@@ -1,0 +1,78 @@
+"""``schedfuzz explore``: search the schedules of a scenario, explain a failure, maybe save it.
+
+Exit 1 when a failure is found, 0 when the budget ran out (or the space was exhausted) without
+one. The corpus and search modules are imported inside ``run_explore``, as in every command:
+``schedfuzz --help`` imports none of them, and each command only what it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from schedfuzz.cli.common import BadInput, dump, parse_params
+from schedfuzz.cli.ticker import Ticker
+
+if TYPE_CHECKING:
+    import argparse
+
+    from schedfuzz.explore import Report
+
+__all__ = ["run_explore"]
+
+
+def run_explore(args: argparse.Namespace) -> int:
+    """Run ``explore`` with the parsed ``args``; returns the exit code."""
+    from schedfuzz import corpus
+    from schedfuzz.execute import explain
+    from schedfuzz.explore import Budget, engine, explore
+    from schedfuzz.scenario import resolve
+
+    info = resolve(args.scenario)
+    params = parse_params(args.param)
+    info.check_params(params)
+    try:
+        engine(args.engine)
+    except ImportError as exc:
+        msg = f"engine {args.engine!r} is not available: {exc}"
+        raise BadInput(msg) from None
+    limits = {"max_schedules": args.max_schedules, "seconds": args.seconds, "seed": args.seed,
+              "workers": args.workers}
+    budget = Budget(**{k: v for k, v in limits.items() if v is not None})
+    with Ticker(sys.stderr, f"exploring {info.name} with {args.engine}", budget.seconds):
+        report = explore(info, engine_name=args.engine, budget=budget, **params)
+    saved = None
+    if report.failed and args.save is not None:
+        assert report.outcome is not None  # failed implies an outcome
+        saved = corpus.save(report.outcome, args.save)
+    if args.json:
+        print(dump({**report.to_json(), "saved": None if saved is None else str(saved)}))
+    else:
+        if report.failed:
+            assert report.outcome is not None
+            print(explain(report.outcome))
+            print()
+        print(_summary(report))
+        if saved is not None:
+            print(f"saved: {saved}")
+    return 1 if report.failed else 0
+
+
+def _summary(report: Report) -> str:
+    """One line: what was found (or not), by which engine, how many schedules, how fast."""
+    name, engine = report.scenario.name, report.engine
+    rate = f", {report.schedules / report.seconds:.0f}/s" if report.seconds else ""
+    if report.failed:
+        text = (f"{name}: {report.verdict} found by {engine} "
+                f"({_schedules(report.schedules)}, {report.seconds:.2f}s{rate})")
+    else:
+        scope = "explored completely" if report.complete else "within the budget"
+        text = (f"{name}: no failure in {_schedules(report.schedules)} {scope} "
+                f"({engine}, {report.seconds:.2f}s{rate})")
+    if report.scenario.expect is not None and report.scenario.expect != report.verdict:
+        text += f"; the scenario expects {report.scenario.expect}"
+    return text + (f"; {report.note}" if report.note else "")
+
+
+def _schedules(n: int) -> str:
+    return f"{n} schedule" + ("" if n == 1 else "s")

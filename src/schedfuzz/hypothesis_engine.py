@@ -1,0 +1,233 @@
+"""The ``hypothesis`` engine: Hypothesis searches a scenario's schedules, then the failure is reduced.
+
+Each Hypothesis test case runs the scenario once under a drawn ``ScheduleOracle``
+(``schedfuzz.strategies``: a deviation plan or a walk), with the rules of the ``@fuzz`` test body
+(``schedfuzz.fuzz``): events for every case, a cycling schedule that fails other than by a
+livelock rejected. The first failure ends the search; what happens next has three stages, all
+within ``Budget.shrink_seconds`` from that failure:
+
+1. Hypothesis shrinks it, for at most half the time (its database and shrinker work as in any
+   Hypothesis test: the failure it reports is the simplest *drawn* schedule it found);
+2. ``schedfuzz.minimal.reduce`` shrinks the decisions themselves, which gets a walk's failure
+   down from a dozen switches to the few it needs, and checks every schedule with fewer
+   deviations (the word "minimal" in the report);
+3. the result is run once more, as a replay will run it; a scenario that then fails otherwise
+   depends on something the scheduler does not control, and says so.
+
+Hypothesis has no wall-clock limit a caller can set, so the test body watches the clock and stops
+Hypothesis with a private ``BaseException`` (one it does not take for a failure).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import hypothesis
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject
+from hypothesis.errors import Flaky, HypothesisException
+
+from schedfuzz.errors import ReplayDiverged
+from schedfuzz.execute import Outcome, run
+from schedfuzz.explore import Budget, Report, register_engine
+from schedfuzz.fuzz import DEFAULT_MAX_DEVIATIONS, cycle_without_livelock, report_events
+from schedfuzz.minimal import reduce, same_failure, size
+from schedfuzz.scenario import ScenarioInfo
+from schedfuzz.settings import Settings
+from schedfuzz.strategies import ScheduleOracle, schedules
+
+__all__ = ["HYPOTHESIS_SHRINK_SHARE", "hypothesis_engine"]
+
+HYPOTHESIS_SHRINK_SHARE = 0.5  # of Budget.shrink_seconds; the rest reduces and checks
+
+
+class _Stop(BaseException):
+    """Raised from the test body to stop Hypothesis at once.
+
+    A ``BaseException``, not an ``Exception``, so Hypothesis does not take it for a failure to
+    shrink; the engine catches it and reports what it has.
+    """
+
+
+class _TimeUp(_Stop):
+    """The budget's time is spent."""
+
+
+class _NoChoices(_Stop):
+    """The scenario passed without a single choice point: every schedule is that one run."""
+
+
+def _failure_key(outcome: Outcome) -> tuple[str, str]:
+    return (outcome.kind, type(outcome.error).__qualname__)
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    """The exceptions inside an exception group, recursively (duck-typed: 3.10 has none)."""
+    inner = getattr(exc, "exceptions", None)
+    if isinstance(inner, tuple):
+        for each in inner:
+            yield from _leaves(each)
+    else:
+        yield exc
+
+
+@attrs.define
+class _Search:
+    """One exploration of one scenario by Hypothesis; ``explore()`` returns the report."""
+
+    info: ScenarioInfo
+    params: dict[str, Any]
+    settings: Settings
+    budget: Budget
+    started: float = 0.0
+    schedules: int = 0  # runs until the first failure, that one included
+    later_runs: int = 0  # runs after it: Hypothesis's further search, then its shrinking
+    first_failure: tuple[int, float] | None = None
+    found_by: str = ""  # the shape of the first failing schedule: "plan" or "walk"
+    found_at: float = 0.0
+    best: dict[tuple[str, str], Outcome] = attrs.field(factory=dict)
+    # the latest failing runs, to find the outcome behind each exception Hypothesis reports
+    recent: list[tuple[BaseException, Outcome]] = attrs.field(factory=list)
+
+    def body(self, oracle: ScheduleOracle) -> None:
+        now = time.perf_counter()
+        if self.first_failure is None:
+            if self.budget.seconds is not None and now - self.started >= self.budget.seconds:
+                raise _TimeUp
+        elif now - self.found_at >= self.budget.shrink_seconds * HYPOTHESIS_SHRINK_SHARE:
+            raise _TimeUp
+        outcome = run(self.info, oracle=oracle, settings=self.settings, **self.params)
+        if self.first_failure is None:
+            self.schedules += 1
+        else:
+            self.later_runs += 1
+        report_events(outcome)
+        error = outcome.error
+        if error is None:
+            if not outcome.result.decisions:
+                raise _NoChoices
+            return
+        if cycle_without_livelock(oracle, outcome):
+            reject()
+        if self.first_failure is None:
+            self.found_at = time.perf_counter()
+            self.first_failure = (self.schedules, self.found_at - self.started)
+            self.found_by = oracle.shape
+        key = _failure_key(outcome)
+        if key not in self.best or size(outcome) < size(self.best[key]):
+            self.best[key] = outcome
+        self.recent = [*self.recent[-15:], (error, outcome)]
+        raise error
+
+    def search(self) -> None:
+        budget = self.budget
+
+        @hypothesis.seed(budget.seed)
+        @hypothesis.settings(
+            max_examples=max(1, budget.max_schedules), database=None, deadline=None,
+            derandomize=False, verbosity=Verbosity.quiet, phases=(Phase.generate, Phase.shrink),
+            suppress_health_check=list(HealthCheck), report_multiple_bugs=True, print_blob=False,
+        )
+        @given(schedules(max_deviations=DEFAULT_MAX_DEVIATIONS))
+        def search(oracle: ScheduleOracle) -> None:
+            self.body(oracle)
+
+        search()
+
+    def reported(self, raised: BaseException | None) -> list[Outcome]:
+        """The outcomes behind the failures Hypothesis raised (the best seen if it was cut
+        short), simplest first."""
+        if raised is None:
+            return sorted(self.best.values(), key=size)
+        if isinstance(raised, Flaky):
+            raise self.nondeterministic("Hypothesis saw one schedule pass and fail") from raised
+        if isinstance(raised, HypothesisException):  # a problem to show as it is
+            raise raised
+        found = []
+        for leaf in _leaves(raised):
+            match = [o for e, o in self.recent if e is leaf]
+            if not match:
+                raise raised  # not a verdict of ours
+            found.append(match[-1])
+        return sorted(found, key=size)
+
+    def nondeterministic(self, what: str) -> ReplayDiverged:
+        msg = (f"scenario {self.info.name!r} is not deterministic: {what}; its runs depend on "
+               "something the scheduler does not control (a global, the clock, a random number)")
+        return ReplayDiverged(msg)
+
+    def explore(self) -> Report:
+        self.started = time.perf_counter()
+        report = Report(self.info, dict(self.params), "hypothesis")
+        raised: Exception | None = None
+        timed_out = False
+        try:
+            self.search()
+        except _TimeUp:
+            timed_out = True
+        except _NoChoices:
+            report.complete = True
+            report.note = ("complete: the scenario has no choice points, so every schedule is "
+                           "one run")
+        except Exception as exc:
+            raised = exc
+        report.schedules = self.schedules
+        report.first_failure = self.first_failure
+        if self.first_failure is None:
+            if timed_out:
+                report.note = (f"time limit ({self.budget.seconds}s) reached after "
+                               f"{self.schedules} schedules")
+            return report
+        outcomes = self.reported(None if timed_out else raised)
+        return self.finish(report, outcomes, timed_out)
+
+    def finish(self, report: Report, outcomes: list[Outcome], timed_out: bool) -> Report:
+        shrunk = outcomes[0]
+        shrink_seconds = time.perf_counter() - self.found_at
+        left = self.budget.shrink_seconds - shrink_seconds
+        minimal = reduce(shrunk, seconds=max(0.0, left))
+        final = run(self.info, schedule=minimal.outcome.schedule, settings=self.settings,
+                    **self.params)
+        if not same_failure(shrunk, final):
+            final = run(self.info, schedule=shrunk.schedule, settings=self.settings, **self.params)
+            if not same_failure(shrunk, final):
+                raise self.nondeterministic(
+                    f"schedule {shrunk.schedule.encode()} gave {shrunk.kind}, then {final.kind}")
+        notes = [f"found by a {'walk' if self.found_by == 'walk' else 'deviation plan'}; "
+                 f"Hypothesis shrank it in {shrink_seconds:.2f}s ({self.later_runs} more runs)"
+                 + (", stopped by the shrink time limit" if timed_out else ""), minimal.note]
+        others = [f"{o.kind} ({type(o.error).__name__}, {o.result.preemptions} "
+                  f"preemption{'' if o.result.preemptions == 1 else 's'})" for o in outcomes[1:]]
+        if others:
+            notes.append("also found: " + "; ".join(others))
+        report.outcome = final
+        report.verdict = final.kind
+        report.note = "; ".join(n for n in notes if n)
+        report.stats = {
+            "found_by": self.found_by,
+            "later_runs": self.later_runs,
+            "shrink_seconds": round(shrink_seconds, 3),
+            "shrink_timed_out": timed_out,
+            "minimal_verified": minimal.complete,
+            "hypothesis_preemptions": shrunk.result.preemptions,
+            "minimise_runs": minimal.runs,
+            "distinct_failures": len(outcomes),
+        }
+        return report
+
+
+@register_engine("hypothesis")
+def hypothesis_engine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
+                      budget: Budget) -> Report:
+    """Search ``info``'s schedules with Hypothesis, reduce the first failure, report it.
+
+    ``budget.max_schedules`` is Hypothesis's ``max_examples`` and ``budget.seed`` its seed (the
+    same seed, the same search). ``budget.seconds`` ends the search (nothing found);
+    ``budget.shrink_seconds``, counted from the first failure, bounds Hypothesis's shrinking
+    (half of it) and the reduction after it (the best failure seen is reported). Hypothesis's
+    own output is silenced. If it reports several distinct failures, the one with the fewest
+    preemptions is the report's outcome and the note lists the others.
+    """
+    return _Search(info, dict(params), settings, budget).explore()
