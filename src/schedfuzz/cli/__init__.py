@@ -132,14 +132,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
     except Exception as exc:
         if args.traceback:
             raise
         print(f"{prog}: {type(exc).__name__}: {_one_line(exc)} (--traceback shows where)",
               file=sys.stderr)
         return 2
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _closed_pipe()
     return code
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``schedfuzz list | head``): not an error of ours. Point stdout at
+    /dev/null so the interpreter's own flush at exit does not complain either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 def _import_from_cwd() -> None:
