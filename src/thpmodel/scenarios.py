@@ -243,23 +243,44 @@ def splitwait_coherent() -> None:
 
 _ALL_ACTORS: dict[str, Any] = {"writer_at": 3, "faults": 1, "read": "lock", "gups": 1,
                                "migrate": True, "writeback": True}
+_NO_ACTORS: dict[str, Any] = {"writer_at": None, "faults": 0, "read": "none", "gups": 0,
+                              "migrate": False, "writeback": False}
+_ACTOR_KNOBS = {"writer": "writer_at", "faulter": "faults", "reader": "read", "gup": "gups",
+                "migrate": "migrate", "wb_end": "writeback"}
+
+
+def _actor_mix(actors: str) -> dict[str, Any]:
+    """The actors besides the truncate: ``"all"``, or a comma list such as ``"writer,gup"``
+    (a smaller mix keeps an exhaustive search within reach)."""
+    if actors == "all":
+        return dict(_ALL_ACTORS)
+    mix = dict(_NO_ACTORS)
+    for name in filter(None, (a.strip() for a in actors.split(","))):
+        knob = _ACTOR_KNOBS.get(name)
+        if knob is None:
+            msg = (f"actors={actors!r}: unknown actor {name!r}; use 'all' or a comma list of "
+                   f"{', '.join(_ACTOR_KNOBS)}")
+            raise schedfuzz.InvalidArgument(msg)
+        mix[knob] = _ALL_ACTORS[knob]
+    return mix
 
 
 @scenario("thp.upstream.c17", expect="ok",
           description="(c) v5.17 truncate_inode_partial_folio with every actor and the "
                       "self-reference")
 def upstream_c17(self_ref: int = 2, dirty: bool = True, kill: bool = False,
-                 lock_algo: str = "hybrid") -> None:
+                 lock_algo: str = "hybrid", actors: str = "all") -> None:
     _truncate_race(variant="c17", config=Config(lock_algo=lock_algo), self_ref=self_ref,
-                   dirty=dirty, kill=kill, **_ALL_ACTORS)
+                   dirty=dirty, kill=kill, **_actor_mix(actors))
 
 
 @scenario("thp.upstream.c57", expect="ok",
           description="(c) v5.7-v5.16 shmem_undo_range (wipe and don't get stuck) with every "
                       "actor and the self-reference")
-def upstream_c57(self_ref: int = 2, kill: bool = False, lock_algo: str = "hybrid") -> None:
+def upstream_c57(self_ref: int = 2, kill: bool = False, lock_algo: str = "hybrid",
+                 actors: str = "all") -> None:
     _truncate_race(variant="c57", config=Config(lock_algo=lock_algo), self_ref=self_ref,
-                   kill=kill, **_ALL_ACTORS)
+                   kill=kill, **_actor_mix(actors))
 
 
 # -- the page lock ----------------------------------------------------------------------------

@@ -334,3 +334,17 @@ def test_stateful_dfs_checks_a_clean_thp_design_completely() -> None:
     assert report.complete
     assert report.note.startswith("verified: complete state space")
     assert report.stats["states"] > 100
+
+
+def test_dfs_proves_upstream_c17_with_a_writer_free_of_failures_up_to_two_preemptions() -> None:
+    """The v5.17 truncate, holding two references itself, against a second retrying writer:
+    every schedule with at most 2 preemptions runs clean (622 of them)."""
+    from schedfuzz.engines.dfs import search
+    from schedfuzz.scenario import resolve
+
+    info = resolve("thp.upstream.c17")
+    report = search(info, {"actors": "writer"}, info.settings or sf.Settings(),
+                    Budget(max_schedules=5_000), stateful=False, max_preemptions=2)
+    assert report.verdict == "ok"
+    assert report.stats["verified_preemptions"] == 2
+    assert report.note == "verified: no failure with at most 2 preemptions (622 runs)"

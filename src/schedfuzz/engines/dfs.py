@@ -248,14 +248,21 @@ class DfsSearch:
         elif report.complete:
             report.note = f"verified: all {self.runs} schedules explored, no failure"
         elif verified >= 0:
-            report.note = (f"verified: no failure with at most {verified} preemptions "
+            unit = self._unit(verified)
+            report.note = (f"verified: no failure with at most {verified} {unit} "
                            f"({states}{self.runs} runs)")
         else:
-            report.note = (f"not verified: the budget ran out at 0 preemptions after "
+            report.note = (f"not verified: the budget ran out at 0 {self._unit(0)} after "
                            f"{self.runs} runs")
         report.stats["verified_preemptions"] = verified
         report.seconds = time.perf_counter() - started
         return report
+
+    def _unit(self, count: int) -> str:
+        # Deviation bounding (any departure from the default policy costs one) proves less
+        # than preemption bounding with the same K: say which one was proved.
+        noun = ("deviation" if self.by_deviation else "preemption") + ("" if count == 1 else "s")
+        return noun + (" from the default policy" if self.by_deviation else "")
 
     def _failed(self, report: Report, result: RunResult, started: float) -> Report:
         self._stats(report)
