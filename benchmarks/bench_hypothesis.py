@@ -10,10 +10,13 @@ Three figures, measured side by side in one process with the same Hypothesis set
   running a schedule costs less than one more empty test case).
 
 Also reported, to show where the time goes: ``scenario_runs_per_s`` (the same scenario under the
-default policy, no Hypothesis), ``scenario_steps`` (its steps per run) and
+default policy, no Hypothesis), ``scenario_steps`` (its steps per run),
 ``hypothesis_default_cases_per_s`` (``@given(st.integers())`` running the scenario under the
 default policy: the best any schedule strategy could do with this scheduler, so
-``hypothesis_cases_per_s`` over it is what the schedule strategy itself costs).
+``hypothesis_cases_per_s`` over it is what the schedule strategy itself costs) and
+``hypothesis_plan_ratio`` (as ``hypothesis_ratio``, for ``schedules(walk=0)``: deviation plans
+only). Three schedules in four are walks, whose runs interleave the workers finely: the lock is
+contended more often, so a walk's run takes about 15% more steps than a plan's.
 
 The machine may be shared, so each figure is the best of several alternating rounds.
 Run ``python benchmarks/bench_hypothesis.py [--quick]`` for one JSON object.
@@ -68,10 +71,10 @@ def _floor(examples: int) -> Callable[[], None]:
     return floor  # type: ignore[no-any-return]
 
 
-def _schedules(examples: int, failures: list[str]) -> Callable[[], None]:
+def _schedules(examples: int, failures: list[str], walk: bool = True) -> Callable[[], None]:
     @seed(0)
     @_settings(examples)
-    @given(schedules())
+    @given(schedules() if walk else schedules(walk=0))
     def schedule_cases(oracle: ScheduleOracle) -> None:
         outcome = schedfuzz.run(three_workers, oracle=oracle)
         if outcome.failed:  # the scenario has no bug: a verdict here is a bug in schedfuzz
@@ -97,13 +100,14 @@ def _rate(test: Callable[[], None], examples: int) -> float:
 
 
 def measure(quick: bool = False) -> dict[str, Any]:
-    """Measure the figures above; ``quick`` takes a few seconds, the full run about a minute."""
+    """Measure the figures above; ``quick`` takes a few seconds, the full run a minute or two."""
     examples, rounds = (300, 3) if quick else (2000, 5)
     failures: list[str] = []
-    floor, cases, default = 0.0, 0.0, 0.0
+    floor, cases, plans, default = 0.0, 0.0, 0.0, 0.0
     for _ in range(rounds):  # alternate, keep the best: other load on the machine only slows
         floor = max(floor, _rate(_floor(examples), examples))
         cases = max(cases, _rate(_schedules(examples, failures), examples))
+        plans = max(plans, _rate(_schedules(examples, failures, walk=False), examples))
         default = max(default, _rate(_default_runs(examples), examples))
     if failures:
         msg = f"the benchmark scenario failed under some schedule: {failures[0]}"
@@ -117,6 +121,7 @@ def measure(quick: bool = False) -> dict[str, Any]:
         "hypothesis_floor_cases_per_s": round(floor, 1),
         "hypothesis_cases_per_s": round(cases, 1),
         "hypothesis_ratio": round(cases / floor, 3),
+        "hypothesis_plan_ratio": round(plans / floor, 3),
         "hypothesis_default_cases_per_s": round(default, 1),
         "scenario_runs_per_s": round(bare, 1),
         "scenario_steps": steps // runs,

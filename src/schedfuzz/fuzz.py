@@ -1,12 +1,12 @@
 """Hypothesis as the scheduling oracle: the ``@fuzz`` test decorator and ``check``.
 
 A ``@fuzz`` test runs the scenario once per Hypothesis test case under a drawn ``ScheduleOracle``
-(``schedfuzz.strategies``: a few deviations from the default policy, or a walk of its first
-choice points), so Hypothesis's shrinker minimises the failing schedule: fewest deviations
-(preemptions) first, then the earliest. The ``hypothesis`` engine
-(``schedfuzz.hypothesis_engine``) follows the same rules. A verdict is raised as its own exception type and an
-actor's exception as itself, so Hypothesis keeps a deadlock and a livelock in one test apart;
-the decorator attaches the per-actor trace and the replay line as exception notes.
+(``schedfuzz.strategies``: a few deviations from the default policy, or a random walk of a few
+dozen switches), so Hypothesis's shrinker minimises the failing schedule: fewest deviations
+(preemptions) first, then the earliest. The ``hypothesis`` engine (``schedfuzz.hypothesis_engine``)
+follows the same rules. A verdict is raised as its own exception type and an actor's exception
+as itself, so Hypothesis keeps a deadlock and a livelock in one test apart; the decorator
+attaches the per-actor trace and the replay line as exception notes.
 
 Rules every test body here follows:
 
@@ -75,7 +75,9 @@ def check(outcome: Outcome, oracle: ScheduleOracle) -> None:
     """Do with a run what the ``@fuzz`` test body does: for a hand-written ``@given`` test.
 
     Reports the events, rejects a cycling schedule that failed other than by a livelock, and
-    raises the verdict with the per-actor trace and replay line as notes.
+    raises the verdict with the per-actor trace and replay line as notes. On Hypothesis's final
+    replay of the shrunk failure it raises the smallest failure of that kind instead, if there
+    is a smaller one (``schedfuzz.minimal.smallest``, at most ``MINIMISE_SECONDS``), and says so.
 
     Example::
 
@@ -84,11 +86,21 @@ def check(outcome: Outcome, oracle: ScheduleOracle) -> None:
             outcome = schedfuzz.run("demo.lost-update", oracle=oracle, n=n)
             schedfuzz.fuzz.check(outcome, oracle)
     """
+    _raise_failure(outcome, oracle, None)
+
+
+def _raise_failure(outcome: Outcome, oracle: ScheduleOracle, save_as: str | None) -> None:
+    """The body of ``check``; ``save_as`` names the test whose failure ``_save`` stores."""
     report_events(outcome)
-    if outcome.failed:
-        if cycle_without_livelock(oracle, outcome):
-            reject()
-        raise_for(outcome)
+    if not outcome.failed:
+        return
+    if cycle_without_livelock(oracle, outcome):
+        reject()
+    if _is_final():
+        outcome = _smallest(outcome, oracle)
+    if save_as is not None:
+        _save(outcome, save_as)
+    raise_for(outcome)
 
 
 # -- the decorator ------------------------------------------------------------------------------
@@ -133,8 +145,9 @@ def _smallest(outcome: Outcome, schedule: ScheduleOracle) -> Outcome:
     """For the final report: the same failure with fewer deviations, if one exists, saying so.
 
     Hypothesis's shrinking is local and now and then stops at a schedule with needless
-    deviations; a short exhaustive check replaces it. The replacement fails the same way, so
-    Hypothesis sees the same kind of failure in its final replay.
+    deviations (a walk's failure often does); the schedule shrinker and a short exhaustive
+    check replace it. The replacement fails the same way, so Hypothesis sees the same kind of
+    failure in its final replay.
     """
     minimal = smallest(outcome, seconds=MINIMISE_SECONDS)
     found = minimal.outcome
@@ -166,11 +179,11 @@ def fuzz(scenario: str | Callable[..., Any] | ScenarioInfo, *, settings: Setting
     """Turn a function into a Hypothesis test over the schedules of ``scenario``.
 
     Each test case runs the scenario once under a drawn schedule. A verdict (deadlock, livelock,
-    an actor's exception, ...) fails the test case; Hypothesis then shrinks the schedule, a short
-    exhaustive check (at most ``MINIMISE_SECONDS``) replaces it by one with fewer deviations if
-    there is one, and the failure is raised with its per-actor trace and replay line as
-    exception notes. The decorated function runs after every run without a verdict; it may take
-    that run's ``Outcome`` to check more.
+    an actor's exception, ...) fails the test case; Hypothesis then shrinks the schedule, the
+    schedule shrinker and a short exhaustive check (at most ``MINIMISE_SECONDS`` together)
+    replace it by a smaller one if there is one, and the failure is raised with its per-actor
+    trace and replay line as exception notes. The decorated function runs after every run
+    without a verdict; it may take that run's ``Outcome`` to check more.
 
     The result is a plain ``@given`` test: stack ``@hypothesis.settings(...)`` on it as usual
     (which replaces these defaults: ``deadline=None``, since a long schedule is not a slow
@@ -183,7 +196,8 @@ def fuzz(scenario: str | Callable[..., Any] | ScenarioInfo, *, settings: Setting
     Args:
         scenario: a registered name, ``module:function`` or the scenario function.
         settings: bounds of each run (default: the scenario's own).
-        max_deviations: at most this many departures from the default policy per schedule.
+        max_deviations: at most this many departures from the default policy per deviation
+            plan (walks, ``schedfuzz.strategies``, are drawn as well).
         **params: the scenario's parameters.
 
     Raises:
@@ -204,11 +218,7 @@ def fuzz(scenario: str | Callable[..., Any] | ScenarioInfo, *, settings: Setting
 
         def test(schedule: ScheduleOracle) -> None:
             outcome = run(info, oracle=schedule, settings=settings, **params)
-            if outcome.failed and not cycle_without_livelock(schedule, outcome):
-                if _is_final():
-                    outcome = _smallest(outcome, schedule)
-                _save(outcome, name)
-            check(outcome, schedule)
+            _raise_failure(outcome, schedule, name)
             after(outcome)
 
         for attribute in ("__name__", "__qualname__", "__module__", "__doc__"):

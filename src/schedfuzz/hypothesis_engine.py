@@ -1,13 +1,13 @@
-"""The ``hypothesis`` engine: Hypothesis searches a scenario's schedules, then the failure is reduced.
+"""The ``hypothesis`` engine: Hypothesis searches a scenario's schedules; the failure is reduced.
 
 Each Hypothesis test case runs the scenario once under a drawn ``ScheduleOracle``
 (``schedfuzz.strategies``: a deviation plan or a walk), with the rules of the ``@fuzz`` test body
 (``schedfuzz.fuzz``): events for every case, a cycling schedule that fails other than by a
-livelock rejected. The first failure ends the search; what happens next has three stages, all
-within ``Budget.shrink_seconds`` from that failure:
+livelock rejected. After the first failure three stages follow, all within
+``Budget.shrink_seconds`` of it:
 
-1. Hypothesis shrinks it, for at most half the time (its database and shrinker work as in any
-   Hypothesis test: the failure it reports is the simplest *drawn* schedule it found);
+1. Hypothesis looks a little further for failures of other kinds and shrinks each, for at most
+   half the time (as in any Hypothesis test: what it reports is the simplest *drawn* schedule);
 2. ``schedfuzz.minimal.reduce`` shrinks the decisions themselves, which gets a walk's failure
    down from a dozen switches to the few it needs, and checks every schedule with fewer
    deviations (the word "minimal" in the report);
@@ -186,8 +186,12 @@ class _Search:
     def finish(self, report: Report, outcomes: list[Outcome], timed_out: bool) -> Report:
         shrunk = outcomes[0]
         shrink_seconds = time.perf_counter() - self.found_at
-        left = self.budget.shrink_seconds - shrink_seconds
-        minimal = reduce(shrunk, seconds=max(0.0, left))
+        left = max(0.0, self.budget.shrink_seconds - shrink_seconds)
+        deadline = time.perf_counter() + left
+        # the other failures are only named, with their preemptions: a quarter of the time
+        minimal = reduce(shrunk, seconds=left * (0.75 if outcomes[1:] else 1.0))
+        others = [reduce(o, seconds=max(0.0, deadline - time.perf_counter()) / (len(outcomes) - i))
+                  .outcome for i, o in enumerate(outcomes[1:], 1)]
         final = run(self.info, schedule=minimal.outcome.schedule, settings=self.settings,
                     **self.params)
         if not same_failure(shrunk, final):
@@ -198,10 +202,11 @@ class _Search:
         notes = [f"found by a {'walk' if self.found_by == 'walk' else 'deviation plan'}; "
                  f"Hypothesis shrank it in {shrink_seconds:.2f}s ({self.later_runs} more runs)"
                  + (", stopped by the shrink time limit" if timed_out else ""), minimal.note]
-        others = [f"{o.kind} ({type(o.error).__name__}, {o.result.preemptions} "
-                  f"preemption{'' if o.result.preemptions == 1 else 's'})" for o in outcomes[1:]]
         if others:
-            notes.append("also found: " + "; ".join(others))
+            notes.append("also found: " + "; ".join(
+                f"{o.kind} ({type(o.error).__name__}, {o.result.preemptions} "
+                f"preemption{'' if o.result.preemptions == 1 else 's'})"
+                for o in sorted(others, key=size)))
         report.outcome = final
         report.verdict = final.kind
         report.note = "; ".join(n for n in notes if n)

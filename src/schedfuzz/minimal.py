@@ -18,6 +18,12 @@ The search is exhaustive for what it covers, which is what makes its "none with 
 programs and far too many for a long run, so it is bounded by a time limit and says when it
 stopped early. A step-bound livelock (no lasso) is not searched: each try could run to
 ``Settings.max_steps``.
+
+The counts stay small only if something brought the failure down first. Hypothesis
+does for a deviation plan; a walk's failure (``schedfuzz.strategies``) leaves its shrinker with a
+dozen switches. ``reduce`` therefore runs the schedule shrinker (``schedfuzz.shrink``, which
+edits the decisions themselves) before ``minimise``; ``smallest`` then runs the result again the
+way the original ran, for a report.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from collections.abc import Iterator
 import attrs
 
 from schedfuzz.execute import Outcome, run
-from schedfuzz.strategies import Deviation, ScheduleOracle, SchedulePlan
+from schedfuzz.plans import Deviation, ScheduleOracle, SchedulePlan
 
 __all__ = ["Minimised", "minimise", "reduce", "same_failure", "size", "smallest"]
 
@@ -89,7 +95,8 @@ def minimise(outcome: Outcome, *, seconds: float) -> Minimised:
         return Minimised(outcome, 0, True, "")
     if outcome.kind == "livelock" and outcome.result.lasso is None:
         return Minimised(outcome, 0, False, "minimality not checked (a step-bound livelock)")
-    length = len(schedule.decisions)
+    # every choice point of the run, also those past a shortened schedule's last decision
+    length = max(len(schedule.decisions), len(outcome.result.widths))
     choices = max([w - 1 for w in outcome.result.widths] or [1])
     settings = outcome.settings
     if outcome.result.lasso is not None:

@@ -84,6 +84,29 @@ def test_engine_reports_the_failure_with_fewest_preemptions_and_names_the_others
     assert "also found: deadlock (Deadlock, 1 preemption)" in report.note
 
 
+def test_engine_finds_the_hybrid_lock_lost_wakeup_by_a_walk_and_reduces_it() -> None:
+    """The killed waiter of ``thp.pagelock.hybrid-kill`` must leave the wait loop between the
+    unlocker's wake-up walk and its own ``finish_wait``, with the killer run at its moment: a
+    handful of well-placed switches that deviation plans alone never drew in 22,000 schedules.
+    A walk finds it in a few hundred; Hypothesis shrinks the walk to a handful of switches and
+    ``minimal.reduce`` gets it to 2 preemptions, the least any schedule needs (the ``dfs``
+    engine proves that: no failure with 1)."""
+    report = explore("thp.pagelock.hybrid-kill", engine_name="hypothesis",
+                     budget=Budget(max_schedules=3000, seed=0, shrink_seconds=20))
+    assert report.verdict == "missed_wakeup"
+    assert report.first_failure is not None
+    assert report.first_failure[0] <= 3000
+    assert report.stats["found_by"] == "walk"
+    assert report.stats["hypothesis_preemptions"] >= 2
+    assert report.stats["minimal_verified"] is True
+    outcome = report.outcome
+    assert outcome is not None
+    assert isinstance(outcome.error, sf.MissedWakeup)
+    assert outcome.result.preemptions == 2
+    with pytest.raises(sf.MissedWakeup):
+        sf.replay("thp.pagelock.hybrid-kill", outcome.schedule.encode())
+
+
 def test_a_scenario_without_choice_points_is_explored_completely() -> None:
     report = explore("demo.bounded-loop", engine_name="hypothesis",
                      budget=Budget(max_schedules=300), iterations=50)

@@ -6,7 +6,7 @@ import time
 
 import schedfuzz as sf
 from schedfuzz import Livelock, ReplayOracle, spawn
-from schedfuzz.minimal import minimise
+from schedfuzz.minimal import minimise, reduce, smallest
 from schedfuzz.settings import Settings
 
 
@@ -52,3 +52,19 @@ def test_minimise_leaves_a_step_bound_livelock_alone() -> None:
     assert left.runs == 0
     assert not left.complete
     assert left.note == "minimality not checked (a step-bound livelock)"
+
+
+def test_reduce_gets_a_walks_noisy_failure_to_the_fewest_preemptions() -> None:
+    """A walk's failure keeps switches that only go away together; the schedule shrinker removes
+    them, and the exhaustive check shows that nothing with fewer deviations fails."""
+    noisy = sf.run("demo.lost-update", oracle=ReplayOracle([2, 1, 2, 1, 1, 2, 1], None), n=3)
+    assert noisy.kind == "failure"
+    assert noisy.result.preemptions > 1
+    reduced = reduce(noisy, seconds=30)
+    assert reduced.complete
+    assert reduced.outcome.result.preemptions == 1
+    assert reduced.outcome.schedule.deviations == 1
+    assert reduced.note.startswith("minimal: 1 deviation from the default policy; none of the")
+    shown = smallest(noisy, seconds=30).outcome  # the same, run again as a replay runs it
+    assert shown.result.preemptions == 1
+    assert type(shown.error) is type(noisy.error)

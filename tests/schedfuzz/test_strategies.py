@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
+from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,7 +13,15 @@ from hypothesis import strategies as st
 import pytest
 import schedfuzz as sf
 from schedfuzz import InvalidArgument, checkpoint, spawn
-from schedfuzz.strategies import Deviation, ScheduleOracle, SchedulePlan, gap_of, schedules
+from schedfuzz.strategies import (
+    WALK_SWITCHES,
+    Deviation,
+    ScheduleOracle,
+    SchedulePlan,
+    gap_of,
+    schedules,
+    walk_gaps,
+)
 
 
 def plan(*deviations: tuple[int, int], cycle_from: int | None = None) -> SchedulePlan:
@@ -52,6 +62,77 @@ def test_every_byte_string_is_a_valid_plan(data: bytes) -> None:
     assert str(decoded)
 
 
+def test_walk_gaps_are_geometric_quantiles() -> None:
+    """Switching with probability p at each choice point waits Geometric(p) choice points."""
+    assert walk_gaps(256) == (0,) * 22  # switch at every choice point
+    half = walk_gaps(128)  # p = 1/2: P(gap = 0) = 1/2, P(gap <= 1) = 3/4, ...
+    assert half[:11] == (0,) * 11  # levels 0..10 hold the records 1..132, about half of 255
+    assert half[11] == 1
+    for span in range(16, 257):
+        gaps = walk_gaps(span)
+        assert list(gaps) == sorted(gaps)  # a lower record never waits longer
+        weights = [12] * 21 + [3]  # records per level
+        mean = sum(g * w for g, w in zip(gaps, weights)) / 255
+        p = span / 256
+        assert abs(mean - (1 - p) / p) <= 0.15 + 0.03 * (1 - p) / p, span  # the mean: (1-p)/p
+    with pytest.raises(InvalidArgument, match=r"16\.\.256"):
+        walk_gaps(15)
+
+
+def test_from_walk_reads_a_density_then_one_record_per_byte() -> None:
+    """Record r > 0: gap level (r - 1) // 12, choice 1 + (r - 1) % 12; record 0: none."""
+    assert SchedulePlan.from_walk(b"") == SchedulePlan()
+    assert SchedulePlan.from_walk(b"\xff") == SchedulePlan()  # a density, no records
+    dense = SchedulePlan.from_walk(bytes([255, 1, 0, 13, 255]))
+    assert dense == plan((0, 1), (0, 1), (0, 3))
+    sparse = SchedulePlan.from_walk(bytes([0, 1, 12, 13, 255]))  # span 16: p = 1/16
+    assert sparse == plan((0, 1), (0, 12), (1, 1), (walk_gaps(16)[21], 3))
+    assert sparse.cycle_from is None
+
+
+@given(st.binary(min_size=1, max_size=40), st.integers(0, 39))
+def test_a_zeroed_record_deletes_one_deviation_and_keeps_the_rest(data: bytes, i: int) -> None:
+    """What Hypothesis's shrinker does to a walk: zeroing a byte removes that one switch, and
+    the later ones keep their gaps and choices (they move earlier)."""
+    walk = SchedulePlan.from_walk(data)
+    assert len(walk.deviations) == sum(1 for r in data[1:] if r)
+    if 1 <= i < len(data) and data[i]:
+        zeroed = data[:i] + b"\x00" + data[i + 1:]
+        k = sum(1 for r in data[1:i] if r)
+        deviations = list(walk.deviations)
+        del deviations[k]
+        assert SchedulePlan.from_walk(zeroed).deviations == tuple(deviations)
+
+
+def test_a_walk_switches_at_about_its_density() -> None:
+    """At span / 256 = 1/2, about half of the choice points a walk covers switch."""
+    rng = random.Random(0)
+    switched = covered = 0
+    for _ in range(300):
+        oracle = ScheduleOracle(SchedulePlan.from_walk(bytes([63]) + rng.randbytes(WALK_SWITCHES)))
+        while not oracle.exhausted:
+            switched += oracle.choose(2) != 0
+            covered += 1
+    assert 0.45 < switched / covered < 0.55
+    always = ScheduleOracle(SchedulePlan.from_walk(bytes([255]) + bytes(range(1, 33))))
+    assert [always.choose(3) for _ in range(33)] == [1, 2] * 16 + [0]
+
+
+def test_schedules_are_plans_and_walks() -> None:
+    """Three schedules in four are walks; ``walk=0`` keeps to deviation plans."""
+    shapes: Counter[str] = Counter()
+
+    @settings(max_examples=400, database=None, derandomize=True)
+    @given(schedules(), schedules(walk=0))
+    def draw(mixed: ScheduleOracle, plans_only: ScheduleOracle) -> None:
+        shapes[mixed.shape] += 1
+        assert plans_only.shape == "plan"
+
+    draw()
+    assert set(shapes) == {"plan", "walk"}
+    assert 0.6 < shapes["walk"] / sum(shapes.values()) < 0.9
+
+
 def test_plan_text_and_validation() -> None:
     assert str(SchedulePlan()) == "default"
     assert str(plan((2, 1), (2, 1), (4, 1), cycle_from=1)) == "2:1, (2:1, 4:1)*"
@@ -62,6 +143,8 @@ def test_plan_text_and_validation() -> None:
         plan((0, 1), cycle_from=1)
     with pytest.raises(InvalidArgument, match="max_deviations"):
         schedules(max_deviations=-1)
+    with pytest.raises(InvalidArgument, match="walk must be a non-negative int, got True"):
+        schedules(walk=True)
 
 
 def test_oracle_answers_zero_except_at_deviations_modulo_the_others() -> None:
@@ -141,6 +224,9 @@ def test_same_bytes_same_run_in_any_process() -> None:
         "from schedfuzz.strategies import ScheduleOracle, SchedulePlan\n"
         "p = SchedulePlan.from_bytes(bytes(range(90, 103)))\n"
         "o = sf.run('demo.polite-livelock', oracle=ScheduleOracle(p))\n"
+        "print(hashlib.sha256('\\n'.join(o.result.trace.lines()).encode()).hexdigest())\n"
+        "w = SchedulePlan.from_walk(bytes(range(150, 183)))\n"
+        "o = sf.run('demo.lost-update', oracle=ScheduleOracle(w), n=3)\n"
         "print(hashlib.sha256('\\n'.join(o.result.trace.lines()).encode()).hexdigest())\n"
     )
     digests = {
