@@ -24,7 +24,7 @@ __all__ = ["ENGINES", "Budget", "Report", "explore", "register_engine"]
 
 
 def _check_budget(instance: Budget, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None and attribute.name == "seconds":
+    if value is None and attribute.name in ("seconds", "max_preemptions"):
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         msg = f"Budget.{attribute.name} must be a non-negative number, got {value!r}"
@@ -41,6 +41,9 @@ class Budget:
         seed: seeds every random choice of the engine; the same seed, the same search.
         shrink_seconds: wall-clock limit for shrinking a failure.
         workers: processes to use (engines that support it).
+        max_preemptions: for the ``dfs`` engine, the last level to explore: the search stops
+            once every schedule with at most this many preemptions has run (a proof of that
+            bound), or None to go on until another limit stops it.
     """
 
     max_schedules: int = attrs.field(default=1000, validator=_check_budget)
@@ -48,6 +51,7 @@ class Budget:
     seed: int = attrs.field(default=0, validator=_check_budget)
     shrink_seconds: float = attrs.field(default=30.0, validator=_check_budget)
     workers: int = attrs.field(default=1, validator=_check_budget)
+    max_preemptions: int | None = attrs.field(default=None, validator=_check_budget)
 
 
 @attrs.define(eq=False)

@@ -7,11 +7,14 @@ livelock rejected. After the first failure three stages follow, all within
 ``Budget.shrink_seconds`` of it:
 
 1. Hypothesis looks a little further for failures of other kinds and shrinks each, for at most
-   a third of the time (as in any Hypothesis test: it reports the simplest *drawn* schedules);
-2. ``schedfuzz.minimal.reduce`` shrinks the decisions themselves, which gets a walk's failure
-   down from a dozen switches to the few it needs, and checks every schedule with fewer
-   deviations (the word "minimal" in the report); the time left is shared equally among the
-   failures found, and the smallest after it is the report's outcome;
+   a third of the time and no more than ``HYPOTHESIS_SHRINK_CAP`` (as in any Hypothesis test:
+   it reports the simplest *drawn* schedules);
+2. ``schedfuzz.minimal.reduce`` searches every schedule with fewer preemptions (the exhaustive
+   engine, so the count it reports is the fewest any schedule needs), then shrinks the
+   decisions themselves, which gets a walk's failure down from a dozen switches to the few it
+   needs, and checks every schedule with fewer deviations (the word "minimal" in the report);
+   the time left is shared equally among the failures found, and the smallest after it is the
+   report's outcome;
 3. the result is run once more, as a replay will run it; a scenario that then fails otherwise
    depends on something the scheduler does not control, and says so.
 
@@ -39,11 +42,14 @@ from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.settings import Settings
 from schedfuzz.strategies import ScheduleOracle, schedules
 
-__all__ = ["HYPOTHESIS_SHRINK_SHARE", "hypothesis_engine"]
+__all__ = ["HYPOTHESIS_SHRINK_CAP", "HYPOTHESIS_SHRINK_SHARE", "hypothesis_engine"]
 
 # Hypothesis's share of Budget.shrink_seconds; the rest reduces and checks. A third: on a walk's
-# failure the schedule shrinker gains more per run than Hypothesis's byte-at-a-time edits.
+# failure the schedule shrinker gains more per run than Hypothesis's byte-at-a-time edits. And
+# never more than the cap: past it Hypothesis's edits rarely gain, while the exhaustive search
+# for fewer preemptions that follows can use every second of a large budget.
 HYPOTHESIS_SHRINK_SHARE = 1 / 3
+HYPOTHESIS_SHRINK_CAP = 20.0
 
 
 class _Stop(BaseException):
@@ -99,7 +105,8 @@ class _Search:
         if self.first_failure is None:
             if self.budget.seconds is not None and now - self.started >= self.budget.seconds:
                 raise _TimeUp
-        elif now - self.found_at >= self.budget.shrink_seconds * HYPOTHESIS_SHRINK_SHARE:
+        elif now - self.found_at >= min(self.budget.shrink_seconds * HYPOTHESIS_SHRINK_SHARE,
+                                        HYPOTHESIS_SHRINK_CAP):
             raise _TimeUp
         outcome = run(self.info, oracle=oracle, settings=self.settings, **self.params)
         if self.first_failure is None:

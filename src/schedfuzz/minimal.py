@@ -19,6 +19,12 @@ programs and far too many for a long run, so it is bounded by a time limit and s
 stopped early. A step-bound livelock (no lasso) is not searched: each try could run to
 ``Settings.max_steps``.
 
+Deviations are what reads simplest; preemptions are what the field counts (a deviation where
+the current actor blocked costs none). ``fewest_preemptions`` closes the gap: the ``dfs`` engine's
+preemption-bounded search below the reproducer's count, with state caching and, for livelocks,
+the cheapest fair cycle of its state graph. What it finds, or its finishing clean, makes the
+reported count the fewest any failure of that kind needs.
+
 The counts stay small only if something brought the failure down first. Hypothesis
 does for a deviation plan; a walk's failure (``schedfuzz.strategies``) leaves its shrinker with a
 dozen switches. ``reduce`` therefore runs the schedule shrinker (``schedfuzz.shrink``, which
@@ -35,10 +41,12 @@ from collections.abc import Iterator
 
 import attrs
 
+from schedfuzz._core.runner import RunResult
 from schedfuzz.execute import Outcome, run
 from schedfuzz.plans import Deviation, ScheduleOracle, SchedulePlan
 
-__all__ = ["Minimised", "minimise", "reduce", "same_failure", "size", "smallest"]
+__all__ = ["Minimised", "fewest_preemptions", "minimise", "reduce", "same_failure", "size",
+           "smallest"]
 
 
 def size(outcome: Outcome) -> tuple[int, int, int, tuple[int, ...]]:
@@ -142,27 +150,91 @@ def _note(deviations: int, length: int, tried: int) -> str:
             "this way")
 
 
-def reduce(outcome: Outcome, *, seconds: float) -> Minimised:
-    """The simplest failure like ``outcome`` in ``seconds``: ``schedfuzz.shrink``, then
-    ``minimise`` for the evidence.
+def fewest_preemptions(outcome: Outcome, *, seconds: float) -> Minimised:
+    """Look for ``outcome``'s failure with fewer *preemptions*, for at most ``seconds``.
 
-    Hypothesis's shrinker edits one drawn byte at a time. That is enough for a deviation plan,
-    but a walk's failure keeps switches that only go away together, or one that must move when
-    another goes: a dozen where two suffice. The schedule shrinker edits the decisions
-    themselves (deletes runs of them, zeroes them, and searches exhaustively below its count)
-    and gets such a failure down to the few deviations that ``minimise`` can check all the
-    schedules below. Half the time goes to each, the shrinker's unused share to ``minimise``.
+    Fewer deviations (``minimise``) is what reads simplest, but the number the field compares is
+    preemptions (CHESS, SCTBench): a deviation at a point where the current actor blocked costs
+    none. So this runs the ``dfs`` engine's preemption-bounded search, levels 0 to one below
+    ``outcome``'s count, for a failure of the same kind; the engine's state caching (when the
+    scenario declares a snapshot) and its cheapest-lasso search for livelocks make the levels
+    affordable. Its first failure is preemption-minimal; if the levels finish without one,
+    ``outcome`` is.
+    """
+    from schedfuzz.engines import dfs  # the engines build on this module, not the reverse
+    from schedfuzz.explore import Budget
+
+    target = outcome.result.preemptions
+    if not outcome.failed or not target:
+        return Minimised(outcome, 0, outcome.failed, "")
+    if seconds <= 0 or (outcome.kind == "livelock" and outcome.result.lasso is None):
+        return Minimised(outcome, 0, False, "")
+
+    def accept(result: RunResult) -> bool:
+        return result.kind == outcome.kind and type(result.error) is type(outcome.error)
+
+    report = dfs.search(outcome.info, outcome.params, outcome.settings,
+                        Budget(max_schedules=1 << 40, seconds=seconds),
+                        max_preemptions=target - 1, accept=accept)
+    found = report.outcome
+    runs = report.schedules
+    if found is not None and same_failure(outcome, found) \
+            and found.result.preemptions < target:
+        return Minimised(found, runs, "min_preemptions" in report.stats,
+                         _preemption_note(found.result.preemptions, runs,
+                                          "min_preemptions" in report.stats))
+    verified = report.stats.get("verified_preemptions", -1)
+    if verified >= target - 1:
+        return Minimised(outcome, runs, True, _preemption_note(target, runs, True))
+    if verified < 0:
+        return Minimised(outcome, runs, False, "")
+    return Minimised(outcome, runs, False,
+                     f"none with {verified} preemption{'' if verified == 1 else 's'} or "
+                     f"fewer ({runs} exhaustive runs; the time limit stopped the search)")
+
+
+def _preemption_note(count: int, runs: int, proved: bool) -> str:
+    plural = "" if count == 1 else "s"
+    if not proved:
+        return f"{count} preemption{plural} (found by the exhaustive search, {runs} runs)"
+    return (f"fewest preemptions: {count}; the exhaustive search ({runs} runs) found no "
+            f"failure of this kind with fewer")
+
+
+def reduce(outcome: Outcome, *, seconds: float) -> Minimised:
+    """The simplest failure like ``outcome`` in ``seconds``: the fewest preemptions first
+    (``fewest_preemptions``), then ``schedfuzz.shrink`` and ``minimise`` for the fewest
+    deviations among those.
+
+    The preemption search goes first because its answer does not depend on where it starts:
+    it explores every schedule below the failure's count, level by level, whatever the failure
+    looked like. It gets half the time. Hypothesis's shrinker edits one drawn byte at a time,
+    which leaves a walk's failure with switches that only go away together, or one that must
+    move when another goes; the schedule shrinker edits the decisions themselves (deletes runs
+    of them, zeroes them, and searches exhaustively below its count) and gets the failure down
+    to the few deviations that ``minimise`` can check all the schedules below. They share the
+    other half, and neither may give back a preemption the first step saved.
     """
     from schedfuzz.shrink import shrink  # its exhaustive pass imports the engines
 
+    if not outcome.failed:
+        return Minimised(outcome, 0, True, "")
     deadline = time.perf_counter() + seconds
-    shrunk = shrink(outcome, seconds=seconds / 2) if outcome.failed else None
-    start = outcome
-    if shrunk is not None and same_failure(outcome, shrunk.outcome) \
-            and size(shrunk.outcome) < size(outcome):
+    fewest = fewest_preemptions(outcome, seconds=seconds / 2)
+    best = fewest.outcome
+    limit = best.result.preemptions
+    shrunk = shrink(best, seconds=max(0.0, deadline - time.perf_counter()) / 2)
+    start = best
+    if same_failure(best, shrunk.outcome) and size(shrunk.outcome) < size(best) \
+            and shrunk.outcome.result.preemptions <= limit:
         start = shrunk.outcome
     minimal = minimise(start, seconds=max(0.0, deadline - time.perf_counter()))
-    return attrs.evolve(minimal, runs=minimal.runs + (shrunk.runs if shrunk else 0))
+    runs = fewest.runs + shrunk.runs + minimal.runs
+    if minimal.outcome.result.preemptions > limit:  # fewer deviations, more preemptions
+        minimal = attrs.evolve(minimal, outcome=start, note="")
+    notes = "; ".join(n for n in (minimal.note, fewest.note) if n)
+    return attrs.evolve(minimal, runs=runs, note=notes,
+                        complete=fewest.complete if fewest.note else minimal.complete)
 
 
 def smallest(outcome: Outcome, *, seconds: float) -> Minimised:

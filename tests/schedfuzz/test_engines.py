@@ -162,7 +162,9 @@ def test_progress_cycles_are_not_livelocks() -> None:
 # -- the state graph's livelock test ------------------------------------------------------------
 
 
-def _graph(edges: list[tuple[int, int, int, int, int, bool]], enabled: list[int]) -> StateGraph:
+def _graph(edges: list[tuple[int, int, int, int, int, bool]] | list[tuple[int, int, int, int,
+                                                                       int, bool, int]],
+           enabled: list[int]) -> StateGraph:
     g = StateGraph()
     for i, mask in enumerate(enabled):  # discovered in a chain: state i by answer 0 at i - 1
         g.add(("s", i), i - 1, 0, i, mask)
@@ -196,6 +198,43 @@ def test_fair_cycle_prefers_a_simple_cycle_that_the_run_loop_can_confirm() -> No
     stem, cycle = g.fair_cycle() or ((), ())
     assert stem == ()
     assert sorted(cycle) == [0, 0, 0, 1]  # the walk through every edge
+
+
+def test_cheapest_lasso_adds_the_way_in_to_one_turn_round_the_cycle() -> None:
+    # State 0 reaches a fair cycle 1 <-> 2 for free, which costs 2 preemptions per turn, and
+    # (by a preemption) state 3, whose fair cycle 3 <-> 4 costs none: 1 in all beats 2.
+    g = _graph([(0, 0, 1, 0b01, 0b11, False, 0), (1, 1, 2, 0b10, 0b11, False, 1),
+                (2, 1, 1, 0b01, 0b11, False, 1), (0, 1, 3, 0b10, 0b11, False, 1),
+                (3, 0, 4, 0b01, 0b11, False, 0), (4, 0, 3, 0b10, 0b11, False, 0)],
+               [0b11] * 5)
+    lasso = g.cheapest_lasso()
+    assert lasso is not None
+    assert (lasso.stem, lasso.cycle, lasso.cost) == ((1,), (0, 0), 1)
+
+
+def test_cheapest_lasso_takes_the_cheapest_way_in_not_the_first_found() -> None:
+    # State 2 was first reached through a preemption (0 -> 1 -> 2 costs 1); a free way
+    # (0 -> 3 -> 2) was found later. The stem must be the free one.
+    g = _graph([(0, 1, 1, 0b10, 0b11, False, 1), (1, 0, 2, 0b10, 0b11, False, 0),
+                (0, 0, 3, 0b01, 0b11, False, 0), (3, 1, 2, 0b10, 0b11, False, 0),
+                (2, 0, 2, 0b11, 0b11, False, 0)],
+               [0b11] * 4)
+    lasso = g.cheapest_lasso()
+    assert lasso is not None
+    assert (lasso.stem, lasso.cycle, lasso.cost) == ((0, 1), (0,), 0)
+
+
+def test_dfs_livelock_has_the_fewest_preemptions_of_any_lasso() -> None:
+    """The polite actors' livelock needs 3 preemptions in stem and one turn (see
+    tests/quality/test_known_bugs.py for why). The state graph holds cheaper-looking cycles
+    found at lower levels; the search reports the cheapest lasso once every state and edge
+    that costs that much has been explored, and its replay counts the same 3."""
+    report = _dfs("demo.polite-livelock", stateful=True)
+    assert report.verdict == "livelock"
+    assert report.stats["min_preemptions"] == 3
+    assert report.outcome is not None
+    assert report.outcome.result.preemptions == 3
+    assert "at 3 preemptions (stem and one turn" in report.note
 
 
 # -- the sampling engines ------------------------------------------------------------------------

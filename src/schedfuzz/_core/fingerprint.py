@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from schedfuzz._core.actor import Actor
 
-__all__ = ["LassoDetector", "actor_position", "freeze"]
+__all__ = ["LassoDetector", "actor_position", "freeze", "position_only"]
 
 _SCALAR_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
 _BY_IDENTITY = (types.BuiltinFunctionType, types.ModuleType, type, types.CodeType,
@@ -175,6 +175,22 @@ def _classify(t: type) -> Freezer:
     return freezer
 
 
+# ids of code objects whose frames' locals never decide what an actor does next (see
+# ``position_only``); membership only, never iterated, so ids keep runs deterministic.
+_POSITION_ONLY: set[int] = set()
+
+
+def position_only(code: types.CodeType) -> None:
+    """Leave the locals of ``code``'s frames out of actor positions (keep code and offset).
+
+    For frames whose locals only feed the trace (``checkpoint``'s label and arguments) or
+    repeat what a frame above already holds (the actor body's function and arguments, which
+    are that function's locals): freezing them at every fingerprint costs more than the rest
+    of the actor's frames together.
+    """
+    _POSITION_ONLY.add(id(code))
+
+
 def actor_position(actor: Actor, memo: dict[int, int]) -> Any:
     """The actor's place in its code: every suspended frame's code, offset and locals.
 
@@ -182,9 +198,14 @@ def actor_position(actor: Actor, memo: dict[int, int]) -> Any:
     is inside is part of where it is.
     """
     frame = actor.greenlet.gr_frame
-    out = []
+    out: list[tuple[Any, ...]] = []
+    position_only_codes = _POSITION_ONLY
     while frame is not None:
-        out.append((id(frame.f_code), frame.f_lasti, freeze(frame.f_locals, memo)))
+        code = frame.f_code
+        if id(code) in position_only_codes:
+            out.append((id(code), frame.f_lasti))
+        else:
+            out.append((id(code), frame.f_lasti, freeze(frame.f_locals, memo)))
         frame = frame.f_back
     return tuple(out)
 

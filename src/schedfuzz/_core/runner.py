@@ -21,6 +21,7 @@ ever iterated and no ``id()`` decides an order.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from schedfuzz._core import detect, traps
 from schedfuzz._core.actor import Actor, ActorState
-from schedfuzz._core.fingerprint import LassoDetector, actor_position, freeze
+from schedfuzz._core.fingerprint import LassoDetector, actor_position, freeze, position_only
 from schedfuzz._core.oracle import DefaultOracle, Oracle
 from schedfuzz._core.trace import Trace
 from schedfuzz._core.watchdog import RunawayInterrupt, watch
@@ -73,6 +74,20 @@ class RunResult:
     steps: int
     actor: str | None = None
     lasso: tuple[int, int, int, int] | None = None
+
+
+def _actor_body(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                message: object) -> object:
+    """The bottom frame of every actor's greenlet: run the spawned function."""
+    if message is not traps.RESUME:
+        msg = f"actor started with {message!r}; please file a bug"
+        raise SchedfuzzInternalError(msg)
+    return fn(*args, **kwargs)
+
+
+# Its locals are the function and arguments the actor was spawned with, which the function's
+# own frame holds as its locals: freezing them again at every fingerprint would only cost.
+position_only(_actor_body.__code__)
 
 
 class Runner:
@@ -120,13 +135,7 @@ class Runner:
         aid = len(self.actors)
         name = name or f"{getattr(fn, '__name__', 'actor')}-{aid}"
 
-        def body(message: object) -> object:
-            if message is not traps.RESUME:
-                msg = f"actor started with {message!r}; please file a bug"
-                raise SchedfuzzInternalError(msg)
-            return fn(*args, **kwargs)
-
-        g = greenlet(body, parent=self.hub)
+        g = greenlet(functools.partial(_actor_body, fn, args, kwargs), parent=self.hub)
         actor = Actor(aid, name, g, hub_switch=self.hub.switch, resume=g.switch)
         g.actor = actor  # checkpoint() finds its actor through the current greenlet
         self.actors.append(actor)

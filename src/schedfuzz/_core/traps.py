@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from greenlet import getcurrent
 
 from schedfuzz._core.actor import ActorState, Block
+from schedfuzz._core.fingerprint import position_only
 from schedfuzz.errors import NotInActor, SchedfuzzInternalError
 
 if TYPE_CHECKING:
@@ -96,6 +97,11 @@ def checkpoint(label: str = "checkpoint", /, *, yield_: bool = False, **args: An
     if actor.hub_switch(TRAP) is not RESUME:
         msg = f"actor {actor.name!r} resumed without RESUME; please file a bug"
         raise SchedfuzzInternalError(msg)
+
+
+# A suspended checkpoint's locals are the pending step's label and trace arguments: what the
+# trace shows, not what the actor does next.
+position_only(checkpoint.__code__)
 
 
 def park(block: Block, label: str) -> None:

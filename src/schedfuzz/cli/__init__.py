@@ -63,6 +63,8 @@ def _parser() -> _Parser:
     p.add_argument("--seconds", type=float, metavar="S", help="wall-clock limit of the search")
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--workers", type=int, metavar="N")
+    p.add_argument("--max-preemptions", type=int, metavar="K",
+                   help="dfs: stop after proving every schedule with at most K preemptions")
     p.add_argument("--save", metavar="DIR", help="write the reproducer of a failure to DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run_explore)

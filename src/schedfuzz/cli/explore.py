@@ -36,8 +36,13 @@ def run_explore(args: argparse.Namespace) -> int:
     except ImportError as exc:
         msg = f"engine {args.engine!r} is not available: {exc}"
         raise BadInput(msg) from None
+    if args.max_preemptions is not None and args.engine != "dfs":
+        msg = f"--max-preemptions bounds the dfs engine's search, not the {args.engine} engine's"
+        raise BadInput(msg)
+    if args.max_preemptions is not None and args.max_schedules is None:
+        args.max_schedules = 1 << 40  # a proof runs until the bound, not a schedule count
     limits = {"max_schedules": args.max_schedules, "seconds": args.seconds, "seed": args.seed,
-              "workers": args.workers}
+              "workers": args.workers, "max_preemptions": args.max_preemptions}
     budget = Budget(**{k: v for k, v in limits.items() if v is not None})
     with Ticker(sys.stderr, f"exploring {info.name} with {args.engine}", budget.seconds):
         report = explore(info, engine_name=args.engine, budget=budget, **params)
@@ -66,7 +71,11 @@ def _summary(report: Report) -> str:
         text = (f"{name}: {report.verdict} found by {engine} "
                 f"({_schedules(report.schedules)}, {report.seconds:.2f}s{rate})")
     else:
-        scope = "explored completely" if report.complete else "within the budget"
+        bound = report.stats.get("verified_preemptions")
+        scope = ("explored completely" if report.complete
+                 else "up to the preemption bound" if bound is not None and bound >= 0
+                 and bound == report.stats.get("max_preemptions")
+                 else "within the budget")
         text = (f"{name}: no failure in {_schedules(report.schedules)} {scope} "
                 f"({engine}, {report.seconds:.2f}s{rate})")
     if report.scenario.expect is not None and report.scenario.expect != report.verdict:

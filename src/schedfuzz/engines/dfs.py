@@ -35,7 +35,7 @@ import attrs
 
 from schedfuzz._core.actor import ActorState
 from schedfuzz._core.runner import Runner, RunResult
-from schedfuzz.engines.stategraph import Edge, StateGraph
+from schedfuzz.engines.stategraph import Edge, Lasso, StateGraph
 from schedfuzz.engines.view import RunCount, asking_runner, enabled_mask, keeps_current
 from schedfuzz.execute import Outcome, run
 from schedfuzz.explore import Budget, Report, register_engine
@@ -82,7 +82,8 @@ class DfsOracle:
         self.node = item.node
         self.index = 0
         self.cost = 0  # of the answers given so far
-        self.edge_from: tuple[int, int, int] | None = None  # (node, answer, step) of the open edge
+        # (node, answer, step, cost) of the open edge: the last decision at a known state
+        self.edge_from: tuple[int, int, int, int] | None = None
         self.exhausted = not item.prefix
         self.run_count = RunCount()
 
@@ -100,12 +101,12 @@ class DfsOracle:
         consecutive = self.run_count.at_choice(runner) if search.stateful is not False else 0
         if i < len(self.prefix):
             d = self.prefix[i]
-            if d and (by_deviation or keep or d == stay_at):
-                self.cost += 1
+            paid = 1 if d and (by_deviation or keep or d == stay_at) else 0
+            self.cost += paid
             if i == len(self.prefix) - 1:
                 self.exhausted = True  # from here on every answer is 0: the default policy
                 if self.node is not None:
-                    self.edge_from = (self.node, d, runner.step)
+                    self.edge_from = (self.node, d, runner.step, paid)
             return d
         if search.stateful is None:
             search.stateful = runner.snapshot is not None
@@ -121,7 +122,7 @@ class DfsOracle:
             nid = search.graph.add(fingerprint, parent, answer, len(decisions),
                                    enabled_mask(runner))
             self._close(runner, nid)
-            self.edge_from = (nid, 0, runner.step)
+            self.edge_from = (nid, 0, runner.step, 0)
         cost = self.cost
         for alt in range(n - 1, 0, -1):  # pushed in reverse: answer 1 is explored first
             extra = 1 if by_deviation or keep or alt == stay_at else 0
@@ -132,7 +133,7 @@ class DfsOracle:
         """Record the edge from the previous choice point (if any) to the state ``dst``."""
         if self.edge_from is None:
             return
-        src, choice, start = self.edge_from
+        src, choice, start, cost = self.edge_from
         rows = runner.trace.rows
         ran = 0
         through = self.search.graph.enabled[src]
@@ -142,7 +143,7 @@ class DfsOracle:
             if k > start:
                 through &= bit  # a step between choice points: only its actor was enabled
         progress = runner.last_progress >= start
-        self.search.graph.edges.append(Edge(src, choice, dst, ran, through, progress))
+        self.search.graph.edges.append(Edge(src, choice, dst, ran, through, progress, cost))
 
 
 class DfsSearch:
@@ -170,6 +171,11 @@ class DfsSearch:
         self.pruned = 0
         self.quantum = settings.fair_quantum
         self.check_livelocks = True
+        # A stateful run stops at the first state seen before, so the run loop's own lasso check
+        # only matters for a cycle without choice points (one actor spinning alone): looking
+        # from step 0 on every step, as a scenario may ask for its replays, would only cost.
+        self.run_settings = attrs.evolve(settings, lasso_after=max(settings.lasso_after, 200),
+                                         lasso_every=max(settings.lasso_every, 4))
 
     def fingerprint(self, runner: Runner, consecutive: int) -> object:
         """The runner's state fingerprint with the policy's run count filled in (the run loop
@@ -192,7 +198,8 @@ class DfsSearch:
     def run_item(self, item: Item) -> RunResult | None:
         self.runs += 1
         try:
-            return Runner(self.info.fn, self.params, DfsOracle(self, item), self.settings).run()
+            settings = self.run_settings if self.stateful else self.settings
+            return Runner(self.info.fn, self.params, DfsOracle(self, item), settings).run()
         except _Prune:
             self.pruned += 1
             return None
@@ -204,10 +211,14 @@ class DfsSearch:
         report = Report(self.info, dict(self.params), "dfs")
         self.stack.append(Item(b"", None, 0))
         verified = -1  # highest level explored completely
+        lasso: Lasso | None = None  # the cheapest livelock in the graph, once there is one
         while True:
             while self.stack:
                 if self.runs >= budget.max_schedules or (
                         deadline is not None and time.perf_counter() >= deadline):
+                    if lasso is not None:
+                        return self._livelock(report, lasso, verified, started) or \
+                            self._finish(report, verified, started)
                     return self._finish(report, verified, started)
                 result = self.run_item(self.stack.pop())
                 if result is not None and result.error is not None:
@@ -215,16 +226,23 @@ class DfsSearch:
                         return self._failed(report, result, started)
                     self.rejected += 1
             if self.stateful and self.check_livelocks:
-                livelock = self.graph.fair_cycle()
-                if livelock is not None:
-                    found = self._livelock(report, *livelock, started)
-                    if found is not None:
-                        return found
+                cheapest = self.graph.cheapest_lasso()
+                if cheapest is not None and (lasso is None or cheapest.cost < lasso.cost):
+                    lasso = cheapest
             verified = self.level
+            # A livelock whose stem and one turn cost more than this level may have a cheaper
+            # one among the states a higher level reaches: go on until none can be cheaper.
+            last = not self.next_level or (self.max_preemptions is not None
+                                           and self.level >= self.max_preemptions)
+            if lasso is not None and (lasso.cost <= self.level or last):
+                found = self._livelock(report, lasso, verified, started)
+                if found is not None:
+                    return found
+                lasso = None
             if not self.next_level:
                 report.complete = not self.beyond_bound
                 return self._finish(report, verified, started)
-            if self.max_preemptions is not None and self.level >= self.max_preemptions:
+            if last:
                 return self._finish(report, verified, started)
             self.level += 1
             self.stack = self.next_level[::-1]  # first deferred is explored first
@@ -255,6 +273,7 @@ class DfsSearch:
             report.note = (f"not verified: the budget ran out at 0 {self._unit(0)} after "
                            f"{self.runs} runs")
         report.stats["verified_preemptions"] = verified
+        report.stats["max_preemptions"] = self.max_preemptions
         report.seconds = time.perf_counter() - started
         return report
 
@@ -277,9 +296,11 @@ class DfsSearch:
                        f"preemptions was explored without failure")
         return report
 
-    def _livelock(self, report: Report, stem: tuple[int, ...], cycle: tuple[int, ...],
+    def _livelock(self, report: Report, lasso: Lasso, verified: int,
                   started: float) -> Report | None:
-        schedule = Schedule((*stem, *cycle), len(stem))
+        """Report ``lasso`` after replaying it, or None (and stop looking for livelocks) if
+        the replay is not a failure the caller accepts."""
+        schedule = Schedule((*lasso.stem, *lasso.cycle), len(lasso.stem))
         outcome: Outcome = run(self.info, schedule=schedule, settings=self.settings,
                                **self.params)
         if self.accept is not None and not self.accept(outcome.result):
@@ -289,10 +310,18 @@ class DfsSearch:
         report.first_failure = (self.runs, time.perf_counter() - started)
         report.outcome = outcome
         report.verdict = outcome.kind
-        report.stats["min_preemptions"] = self.level
         confirmed = outcome.kind == "livelock" and outcome.result.lasso is not None
+        unit = self._unit(lasso.cost)
+        if lasso.cost <= verified:
+            report.stats["min_preemptions"] = lasso.cost
+            cost = (f"{lasso.cost} {unit} (stem and one turn; every state and edge reachable "
+                    f"with at most {verified} was explored, so none is cheaper)")
+        else:
+            report.stats["verified_preemptions"] = verified
+            cost = (f"{lasso.cost} {unit} (stem and one turn; a cheaper one is ruled out only "
+                    f"below {verified + 1})")
         report.note = (f"livelock: a fair cycle without progress in the state graph "
-                       f"({len(self.graph)} states) at cost {self.level}"
+                       f"({len(self.graph)} states) at {cost}"
                        + ("" if confirmed else "; its replay did NOT confirm the lasso "
                           f"(replay verdict: {outcome.kind}); hidden state?"))
         return report
@@ -329,5 +358,6 @@ def search(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budge
 @register_engine("dfs")
 def dfs_engine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
                budget: Budget) -> Report:
-    """Preemption-bounded exhaustive search (stateful when the scenario has a snapshot)."""
-    return search(info, params, settings, budget)
+    """Preemption-bounded exhaustive search (stateful when the scenario has a snapshot), up
+    to ``budget.max_preemptions`` if given."""
+    return search(info, params, settings, budget, max_preemptions=budget.max_preemptions)

@@ -8,7 +8,9 @@ edge we keep what a lasso check needs:
 * ``ran``: the actors that took a step on it;
 * ``through``: the actors enabled in every state along it (at its node the enabled set, at each
   later step only the one actor that could run);
-* ``progress``: whether a ``progress()`` mark fired on it.
+* ``progress``: whether a ``progress()`` mark fired on it;
+* ``cost``: what its decision costs (1 for a preemption, 0 for the default policy's choice or a
+  free switch), so the cheapest way to each state and the cheapest livelock can be found.
 
 A livelock is a cycle that is *fair* (every actor enabled all along the cycle ran in it) and
 free of progress. Such a cycle lives inside one strongly connected component of the graph of
@@ -16,8 +18,13 @@ progress-free edges, and a component holds one exactly when every actor enabled 
 states and edges takes a step on one of its edges: then a closed walk through every edge of the
 component is a fair cycle (under this weak-fairness notion no deeper recursion is needed, unlike
 strong fairness). So after exploring, Tarjan's algorithm plus one mask test per component proves
-a finite state space livelock-free, or yields the reproducer: the decisions to the component's
-first-reached state, then the closed walk as a repeating cycle (``Schedule.cycle_start``).
+a finite state space livelock-free, or yields the reproducer: the decisions to one of the
+component's states, then the closed walk as a repeating cycle (``Schedule.cycle_start``).
+
+Of all the fair cycles, ``cheapest_lasso`` returns the one with the fewest preemptions: the
+cheapest way to the cycle (a 0-1 breadth-first search over the edge costs) plus one turn round
+it. Its cost is the number a replay counts, and it is the true minimum once the search has
+explored every state and edge that costs at most that much (``dfs`` checks this).
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ from collections import deque
 
 import attrs
 
-__all__ = ["Edge", "StateGraph"]
+__all__ = ["Edge", "Lasso", "StateGraph"]
+
+UNREACHED = 1 << 30
 
 
 @attrs.frozen(slots=True)
@@ -39,6 +48,16 @@ class Edge:
     ran: int
     through: int
     progress: bool
+    cost: int = 0
+
+
+@attrs.frozen(slots=True)
+class Lasso:
+    """A livelock in the graph: the decisions of the stem, then of one turn of the cycle."""
+
+    stem: tuple[int, ...]
+    cycle: tuple[int, ...]
+    cost: int  # preemptions of the stem plus one turn of the cycle
 
 
 class StateGraph:
@@ -135,6 +154,21 @@ class StateGraph:
 
     def fair_cycle(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
         """A livelock as ``(stem decisions, cycle decisions)``, or None if there is none."""
+        lasso = self.cheapest_lasso()
+        return None if lasso is None else (lasso.stem, lasso.cycle)
+
+    def cheapest_lasso(self, budget: int = 50_000) -> Lasso | None:
+        """The fair, progress-free cycle with the fewest preemptions (stem plus one turn), or
+        None if the graph has no livelock.
+
+        Simple cycles are searched first, cheapest (then shortest) first, within ``budget`` path
+        extensions: a run going round a simple cycle repeats each state once per round, so the
+        run loop's lasso check confirms it. A component whose fair cycles all pass some state
+        twice gets a closed walk through every edge instead.
+        """
+        dist, via = self._distances()
+        best: tuple[int, int, int, list[Edge]] | None = None  # (cost, length, entry, edges)
+        left = [budget]
         for comp in self.components():
             members = set(comp)
             inner = [e for e in self.edges
@@ -148,14 +182,52 @@ class StateGraph:
                 ran |= e.ran
             if always & ~ran:
                 continue  # someone enabled throughout never runs inside: no fair cycle here
-            simple = self._simple_fair_cycle(comp, inner)
-            if simple is not None:
-                start, cycle = simple
-            else:
-                start = min(comp, key=lambda nid: (self.depth[nid], nid))
-                cycle = self._tour(start, inner)
-            return self.prefix(start), tuple(e.choice for e in cycle)
-        return None
+            found = self._cheapest_simple_cycle(comp, inner, dist, left, best)
+            if found is None and best is None:
+                start = min(comp, key=lambda nid: (dist[nid], self.depth[nid], nid))
+                tour = self._tour(start, inner)
+                found = (dist[start] + sum(e.cost for e in tour), len(tour), start, tour)
+            if found is not None and (best is None or found[:2] < best[:2]):
+                best = found
+        if best is None:
+            return None
+        cost, _, entry, cycle = best
+        return Lasso(self._path(entry, via), tuple(e.choice for e in cycle), cost)
+
+    def _distances(self) -> tuple[list[int], list[Edge | None]]:
+        """The fewest preemptions to each state from the first, and the last edge of such a
+        way (0-1 breadth-first search: a free edge goes to the front of the queue)."""
+        out: list[list[Edge]] = [[] for _ in range(len(self))]
+        for e in self.edges:
+            out[e.src].append(e)
+        dist = [UNREACHED] * len(self)
+        via: list[Edge | None] = [None] * len(self)
+        if not dist:
+            return dist, via
+        dist[0] = 0
+        todo = deque([0])
+        while todo:
+            v = todo.popleft()
+            for e in out[v]:
+                d = dist[v] + e.cost
+                if d < dist[e.dst]:
+                    dist[e.dst] = d
+                    via[e.dst] = e
+                    if e.cost:
+                        todo.append(e.dst)
+                    else:
+                        todo.appendleft(e.dst)
+        return dist, via
+
+    def _path(self, nid: int, via: list[Edge | None]) -> tuple[int, ...]:
+        """The decisions of the cheapest way from the first state to ``nid``."""
+        out = []
+        e = via[nid]
+        while e is not None:
+            out.append(e.choice)
+            e = via[e.src]
+        out.reverse()
+        return tuple(out)
 
     def _fair(self, cycle: list[Edge]) -> bool:
         always = -1
@@ -165,42 +237,53 @@ class StateGraph:
             ran |= e.ran
         return not always & ~ran
 
-    def _simple_fair_cycle(self, comp: list[int], inner: list[Edge],
-                           budget: int = 20_000) -> tuple[int, list[Edge]] | None:
-        """The shortest fair cycle through each state at most once, searched for within a
-        bounded number of path extensions. A run going round a simple cycle repeats each state
-        once per round, so the run loop's lasso check (which looks at the stretch since a state's
-        last visit) confirms it; a walk through every edge may visit states twice."""
+    def _cheapest_simple_cycle(
+            self, comp: list[int], inner: list[Edge], dist: list[int], left: list[int],
+            bound: tuple[int, int, int, list[Edge]] | None,
+    ) -> tuple[int, int, int, list[Edge]] | None:
+        """The fair simple cycle of ``comp`` with the cheapest lasso, as ``(cost, length, entry
+        state, edges from the entry)``, searched within ``left[0]`` path extensions and only
+        if cheaper than ``bound``. Each simple cycle is found from its smallest state only."""
         out_edges: dict[int, list[Edge]] = {}
         for e in inner:
             out_edges.setdefault(e.src, []).append(e)
-        best: tuple[int, list[Edge]] | None = None
-        for s in comp:  # each simple cycle is found from its smallest state only
+        floor = min(dist[nid] for nid in comp)  # no way into this component is cheaper
+        best = bound
+        found = None
+        for s in comp:
             path: list[Edge] = []
+            spent = 0
             on_path = {s}
             work = [iter(out_edges.get(s, []))]
-            while work and budget > 0:
-                nxt = next(work[-1], None)
-                if nxt is None:
+            while work and left[0] > 0:
+                step = next(work[-1], None)
+                if step is None:
                     work.pop()
                     if path:
-                        on_path.discard(path.pop().dst)
+                        last = path.pop()
+                        spent -= last.cost
+                        on_path.discard(last.dst)
                     continue
-                e = nxt
-                budget -= 1
+                left[0] -= 1
+                e = step
+                if best is not None and (spent + e.cost + floor, len(path) + 1) >= best[:2]:
+                    continue  # cannot beat the cycle in hand
                 if e.dst == s:
                     cycle = [*path, e]
-                    if self._fair(cycle) and (best is None or len(cycle) < len(best[1])):
-                        best = (s, cycle)
+                    if self._fair(cycle):
+                        entry = min(range(len(cycle)), key=lambda i: (dist[cycle[i].src], i))
+                        key = (spent + e.cost + dist[cycle[entry].src], len(cycle))
+                        if best is None or key < best[:2]:
+                            best = found = (*key, cycle[entry].src,
+                                            cycle[entry:] + cycle[:entry])
                     continue
                 if e.dst < s or e.dst in on_path:
                     continue
-                if best is not None and len(path) + 2 >= len(best[1]):
-                    continue  # cannot beat the cycle in hand
                 path.append(e)
+                spent += e.cost
                 on_path.add(e.dst)
                 work.append(iter(out_edges.get(e.dst, [])))
-        return best
+        return found
 
     @staticmethod
     def _tour(start: int, inner: list[Edge]) -> list[Edge]:
