@@ -21,6 +21,12 @@ Hypothesis's shrinking is local and can stop short of the smallest schedule (a l
 switching at every step, a walk's dozen switches where two suffice), so both end with
 ``schedfuzz.minimal.reduce``: the schedule shrinker, then an exhaustive check of the schedules
 with fewer deviations, the evidence behind the word "minimal" in a report.
+
+Under HypoFuzz (``hypothesis fuzz``) a ``@fuzz`` test runs unchanged and a failure comes out
+shrunk by Hypothesis's shrinker, with the trace and replay line, in HypoFuzz's dashboard. The
+final reduction and ``SCHEDFUZZ_SAVE_DIR`` wait for Hypothesis's final replay, which HypoFuzz
+does not make: the next plain pytest run makes it, replaying the failure from the shared example
+database (``schedfuzz.pytest_plugin`` keys ``@fuzz`` tests as HypoFuzz does).
 """
 
 from __future__ import annotations
@@ -241,6 +247,9 @@ def _hypothesis_defaults(test: Any, fn: Callable[..., Any], info: ScenarioInfo,
     settings stacked on top replace them instead of being refused. Every ``@fuzz`` test shares
     the body above, and Hypothesis keys its example database by the body's source: the extra
     digest (what Hypothesis's pytest plugin sets for parametrized tests) keeps tests apart.
+    Under pytest the schedfuzz plugin replaces it by the test's node id, the key HypoFuzz
+    gives every test it fuzzes, so a plain pytest run replays the failures HypoFuzz found; the
+    mark below tells the plugin which tests are ``@fuzz`` tests.
     """
     defaults: dict[str, Any] = {
         "deadline": None,
@@ -251,3 +260,4 @@ def _hypothesis_defaults(test: Any, fn: Callable[..., Any], info: ScenarioInfo,
     test._hypothesis_internal_use_settings = hypothesis.settings(**defaults)
     key = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}|{info.name}|"
     test._hypothesis_internal_add_digest = (key + repr(sorted(params.items()))).encode()
+    test._schedfuzz_fuzz_test = True  # read by schedfuzz.pytest_plugin, which must not import us

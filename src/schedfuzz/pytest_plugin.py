@@ -15,6 +15,10 @@ What it adds to every pytest run:
   subprocesses see them too); ``--schedfuzz-strict`` also requires corpus traces to match line for
   line; ``--schedfuzz-no-corpus`` skips corpus files.
 * The ``schedfuzz`` marker (corpus items carry it, so ``-m schedfuzz`` selects them).
+* **One database key with HypoFuzz.** A ``@fuzz`` test is keyed in Hypothesis's example database
+  by its node id, the key HypoFuzz (``hypothesis fuzz``) saves the failures it finds under, so
+  the next plain pytest run replays them: shrunk further, with the trace, and saved by
+  ``--schedfuzz-save``.
 
 The module imports only pytest and the standard library; schedfuzz itself is imported inside the
 hooks that need it, so a test run that never meets a corpus file pays nothing for it.
@@ -178,6 +182,23 @@ class CorpusItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"schedfuzz corpus replay of {self.path.name}"
+
+
+# Set by ``schedfuzz.fuzz`` on the inner test of every ``@fuzz`` test (not imported from there:
+# this module imports no schedfuzz code until a hook needs it).
+_FUZZ_TEST_MARK = "_schedfuzz_fuzz_test"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    # HypoFuzz keys every test by its node id, while Hypothesis's own plugin does so only for
+    # parametrized tests; without this, a failure HypoFuzz found sits under a key no pytest run
+    # reads. Set per call, as Hypothesis does, since one function can be collected twice.
+    if not isinstance(item, pytest.Function):
+        return
+    inner: Any = getattr(getattr(item.obj, "hypothesis", None), "inner_test", None)
+    if getattr(inner, _FUZZ_TEST_MARK, False):
+        inner._hypothesis_internal_add_digest = item.nodeid.encode()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -220,6 +220,23 @@ def test_options_set_the_environment_for_the_run_only(
     assert "SCHEDFUZZ_SAVE_DIR" not in os.environ
 
 
+def test_fuzz_tests_are_keyed_by_node_id(project: pytest.Pytester) -> None:
+    """A @fuzz test's database key is its node id, the key HypoFuzz saves its failures under, so
+    a plain pytest run replays them (tests/scale/test_hypofuzz.py checks it end to end)."""
+    project.makepyfile(test_keys="""
+        from schedfuzz.fuzz import fuzz
+
+        @fuzz("demo.spin-wait")
+        def test_fuzzed():
+            pass
+
+        def test_key_is_the_node_id():
+            inner = test_fuzzed.hypothesis.inner_test
+            assert inner._hypothesis_internal_add_digest == b"test_keys.py::test_fuzzed"
+    """)
+    project.runpytest("--schedfuzz-max-schedules", "3").assert_outcomes(passed=2)
+
+
 def test_bad_option_value_is_a_usage_error(project: pytest.Pytester) -> None:
     """A negative count is refused by the option parser with a one-line reason."""
     result = project.runpytest("--schedfuzz-max-schedules", "-3")
