@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -33,3 +34,16 @@ def test_guide_scenario_fails_with_the_trace_the_readme_shows() -> None:
         assert line.rstrip() in shown, line
     assert "AssertionError: total is 190" in shown
     assert str(report.outcome.error) == "total is 190"
+
+
+def test_thp_table_shows_the_committed_reproducers() -> None:
+    """The last column of the thpmodel table is what ``corpus/`` holds for each scenario."""
+    corpus = {}
+    for path in (README.parent / "corpus").glob("thp.*.json"):
+        data = json.loads(path.read_text())
+        corpus[data["scenario"]] = (data["steps"], data["preemptions"])
+    rows = re.findall(r"^\| (thp\.[\w.-]+) \|.*\| (\d+) / (\d+) \|$", README.read_text(),
+                      flags=re.MULTILINE)
+    assert len(rows) == len(corpus)
+    for name, steps, preemptions in rows:
+        assert corpus[name] == (int(steps), int(preemptions)), name

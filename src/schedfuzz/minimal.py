@@ -201,6 +201,12 @@ def _preemption_note(count: int, runs: int, proved: bool) -> str:
             f"failure of this kind with fewer")
 
 
+# The most the deviation passes of ``reduce`` take, whatever the budget: past it they rarely gain,
+# and the budget is there for the preemption search, which may need minutes.
+SHRINK_CAP = 30.0
+MINIMISE_CAP = 30.0
+
+
 def reduce(outcome: Outcome, *, seconds: float) -> Minimised:
     """The simplest failure like ``outcome`` in ``seconds``: the fewest preemptions first
     (``fewest_preemptions``), then ``schedfuzz.shrink`` and ``minimise`` for the fewest
@@ -208,27 +214,30 @@ def reduce(outcome: Outcome, *, seconds: float) -> Minimised:
 
     The preemption search goes first because its answer does not depend on where it starts:
     it explores every schedule below the failure's count, level by level, whatever the failure
-    looked like. It gets half the time. Hypothesis's shrinker edits one drawn byte at a time,
-    which leaves a walk's failure with switches that only go away together, or one that must
-    move when another goes; the schedule shrinker edits the decisions themselves (deletes runs
-    of them, zeroes them, and searches exhaustively below its count) and gets the failure down
-    to the few deviations that ``minimise`` can check all the schedules below. They share the
-    other half, and neither may give back a preemption the first step saved.
+    looked like. It gets three quarters of the time. Hypothesis's shrinker edits one drawn byte
+    at a time, which leaves a walk's failure with switches that only go away together, or one
+    that must move when another goes; the schedule shrinker edits the decisions themselves
+    (deletes runs of them, zeroes them, and searches exhaustively below its count) and gets the
+    failure down to the few deviations that ``minimise`` can check all the schedules below.
+    They share the rest (at most ``SHRINK_CAP`` and ``MINIMISE_CAP``), and neither may give
+    back a preemption the first step saved.
     """
     from schedfuzz.shrink import shrink  # its exhaustive pass imports the engines
 
     if not outcome.failed:
         return Minimised(outcome, 0, True, "")
     deadline = time.perf_counter() + seconds
-    fewest = fewest_preemptions(outcome, seconds=seconds / 2)
+    fewest = fewest_preemptions(outcome, seconds=seconds * 3 / 4)
     best = fewest.outcome
     limit = best.result.preemptions
-    shrunk = shrink(best, seconds=max(0.0, deadline - time.perf_counter()) / 2)
+    left = max(0.0, deadline - time.perf_counter())
+    shrunk = shrink(best, seconds=min(left / 2, SHRINK_CAP))
     start = best
     if same_failure(best, shrunk.outcome) and size(shrunk.outcome) < size(best) \
             and shrunk.outcome.result.preemptions <= limit:
         start = shrunk.outcome
-    minimal = minimise(start, seconds=max(0.0, deadline - time.perf_counter()))
+    left = max(0.0, deadline - time.perf_counter())
+    minimal = minimise(start, seconds=min(left, MINIMISE_CAP))
     runs = fewest.runs + shrunk.runs + minimal.runs
     if minimal.outcome.result.preemptions > limit:  # fewer deviations, more preemptions
         minimal = attrs.evolve(minimal, outcome=start, note="")

@@ -21,6 +21,12 @@ is abandoned by raising from ``choose``). A state first reached at level K is re
 cost later, so pruning loses nothing. The explored states and edges form a graph
 (``stategraph.py``) in which livelocks are found as fair, progress-free cycles; when the levels
 run out of work the whole state space has been checked: "verified: complete state space".
+
+A livelock's cost is that of its stem plus one turn of its cycle, and a cycle found after level
+K may cost more than K: its edges were each reached within K, but not all on one schedule. So
+the search reports the graph's cheapest lasso only once the levels explored cover its cost
+(every state and edge that costs at most that much has been seen, so none is cheaper), and goes
+on to higher levels until they do or the budget ends (then the note says how far it is proved).
 Soundness rests on the fingerprint seeing all state that matters: the snapshot plus every actor's
 frames. Shared state that neither shows (a module global, say) makes pruning unsound.
 """
