@@ -158,8 +158,9 @@ def _smallest(outcome: Outcome, schedule: ScheduleOracle) -> Outcome:
     minimal = smallest(outcome, seconds=MINIMISE_SECONDS)
     found = minimal.outcome
     if found is not outcome and found.error is not None:
+        count = outcome.result.preemptions
         found.error.add_note(f"schedfuzz: shown is a smaller schedule than the drawn one, "
-                             f"{schedule!r} ({outcome.result.preemptions} preemptions); "
+                             f"{schedule!r} ({count} preemption{'' if count == 1 else 's'}); "
                              f"{minimal.note}")
     return found
 
