@@ -1,4 +1,4 @@
-"""Shared test configuration: Hypothesis profiles for CI and local runs.
+"""Shared test configuration: Hypothesis profiles for CI and local runs, and test order.
 
 CI runs are derandomized and keep no example database, so a CI failure reproduces from the log
 alone. HypoFuzz skips such a test: it fuzzes only tests that draw at random and use the default
@@ -12,6 +12,8 @@ import os
 import sys
 
 from hypothesis import HealthCheck, settings
+
+import pytest
 
 
 def _under_hypofuzz() -> bool:
@@ -35,3 +37,19 @@ settings.register_profile(
 settings.register_profile("dev", parent=settings.get_profile("default"), deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") and not _under_hypofuzz() else "dev")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the few tests marked ``heavy`` (minutes each) first, one per half of the list.
+
+    ``pytest -n auto --dist worksteal`` gives each worker a contiguous half of the items and lets
+    an idle worker take pending ones from a busy one. With the heavy tests at the head of the
+    halves, each worker starts on one at once, and the light tests fill the gaps around them.
+    """
+    heavy = [item for item in items if item.get_closest_marker("heavy") is not None]
+    if not heavy:
+        return
+    light = [item for item in items if item.get_closest_marker("heavy") is None]
+    half = (len(heavy) + 1) // 2
+    middle = max(0, len(items) // 2 - half)
+    items[:] = heavy[:half] + light[:middle] + heavy[half:] + light[middle:]

@@ -66,7 +66,9 @@ def test_exhaustive_minimum(name: str) -> None:
     assert report.outcome.result.preemptions == minimum
 
 
-@pytest.mark.parametrize("name", list(THP_BUGS))
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=() if cheap else pytest.mark.heavy)
+    for name, (_, _, cheap) in THP_BUGS.items()])
 def test_hypothesis_reproducer_has_the_exhaustive_minimum(name: str) -> None:
     info = _registered(name)
     kind, minimum, _ = THP_BUGS[name]
