@@ -3,7 +3,9 @@
 ``python -m thpmodel`` runs each registered ``thp.*`` scenario through
 ``schedfuzz.explore.explore`` with one engine and a time budget, and prints one row per scenario:
 the expected and the found verdict, how many schedules and seconds it took to find it (or how
-many were explored without a failure), and the steps and preemptions of the minimal reproducer.
+many were explored without a failure), and the steps and preemptions of the minimal reproducer;
+a ``*`` marks a preemption count proved to be the fewest any schedule needs (the exhaustive
+search below it finished within ``--shrink-seconds``).
 A found verdict that differs from a stated expectation is a mismatch, and the exit status is 1.
 Scenarios registered with ``expect=None`` are open questions: their row reports what was found.
 
@@ -34,6 +36,7 @@ class Row:
     Attributes:
         schedules / seconds: to the first failure if one was found, else the whole search.
         match: whether the verdict is the expected one (None for an open question).
+        fewest: the reproducer's preemptions are proved the fewest any failing schedule needs.
     """
 
     name: str
@@ -46,6 +49,7 @@ class Row:
     match: bool | None
     note: str
     report: dict[str, Any]
+    fewest: bool = False
 
 
 def table_scenarios(pattern: str | None = None) -> list[schedfuzz.ScenarioInfo]:
@@ -68,10 +72,13 @@ def run_one(info: schedfuzz.ScenarioInfo, engine: str, budget: Budget) -> Row:
         schedules, seconds = report.schedules, report.seconds
     result = report.outcome.result if report.outcome is not None else None
     match = None if info.expect is None else found == info.expect
+    fewest = result is not None and (
+        result.preemptions == 0 or "fewest preemptions:" in report.note
+        or report.stats.get("min_preemptions") == result.preemptions)
     return Row(info.name, info.expect, found, schedules, seconds,
                result.steps if result is not None else None,
                result.preemptions if result is not None else None,
-               match, report.note, report.to_json())
+               match, report.note, report.to_json(), fewest)
 
 
 def run_table(engine: str, seconds: float, pattern: str | None = None, *, seed: int = 0,
@@ -102,7 +109,7 @@ def format_rows(rows: Sequence[Row], *, header: bool = True) -> str:
         check = "open" if row.match is None else ("ok" if row.match else "MISMATCH")
         lines.append(f"{row.name:40s} {_cell(row.expected):14s} {row.found:14s} "
                      f"{row.schedules:9d} {row.seconds:8.2f} {_cell(row.steps):>6s} "
-                     f"{_cell(row.preemptions):>7s}  {check}")
+                     f"{_cell(row.preemptions) + ('*' if row.fewest else ' '):>7s}  {check}")
     return "\n".join(lines)
 
 
@@ -120,24 +127,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only scenarios whose name matches (glob or substring)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the search")
     parser.add_argument("--workers", type=int, default=1, help="processes per search")
+    parser.add_argument("--shrink-seconds", type=float, default=10.0,
+                        help="time to reduce each failure, most of it for the exhaustive search "
+                             "that proves the fewest preemptions (default 10)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     if args.seconds <= 0:
         print(f"python -m thpmodel: --seconds must be positive, got {args.seconds}",
               file=sys.stderr)
         return 2
+    if args.shrink_seconds < 0:
+        print(f"python -m thpmodel: --shrink-seconds must not be negative, got "
+              f"{args.shrink_seconds}", file=sys.stderr)
+        return 2
     if not table_scenarios(args.only):
         print(f"python -m thpmodel: no scenario matches {args.only!r}", file=sys.stderr)
         return 2
     try:
         rows = run_table(args.engine, args.seconds, args.only, seed=args.seed,
-                         workers=args.workers, echo=not args.json)
+                         workers=args.workers, shrink_seconds=args.shrink_seconds,
+                         echo=not args.json)
     except schedfuzz.SchedfuzzError as exc:
         print(f"python -m thpmodel: {exc}", file=sys.stderr)
         return 2
     if args.json:
         out = [dict(row.report, match=row.match) for row in rows]
         print(json.dumps(out, indent=2))
+    if not args.json and any(row.preemptions for row in rows):
+        print("\n* the fewest preemptions any schedule needs, proved by the exhaustive search; "
+              "unmarked counts\n  are upper bounds (raise --shrink-seconds to prove them)")
     mismatches = [row.name for row in rows if row.match is False]
     if mismatches and not args.json:
         print(f"\n{len(mismatches)} mismatch(es): {', '.join(mismatches)}")

@@ -21,6 +21,21 @@ def test_table_row_for_a_found_verdict(capsys: pytest.CaptureFixture[str]) -> No
     assert row.split()[-1] == "ok"
 
 
+def test_table_marks_a_preemption_count_proved_fewest(capsys: pytest.CaptureFixture[str]) -> None:
+    """The exhaustive search below the reproducer's count finished: its count gets a star, and
+    the legend says what the star means; without time for that search, no star."""
+    assert table.main(["--seconds", "2", "--only", "thp.splitwait.hold-lock"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("thp.splitwait.hold-lock"))
+    assert row.split()[-2] == "1*"
+    assert "* the fewest preemptions any schedule needs" in out
+    assert table.main(["--seconds", "2", "--only", "thp.splitwait.hold-lock",
+                       "--shrink-seconds", "0"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("thp.splitwait.hold-lock"))
+    assert not row.split()[-2].endswith("*")
+
+
 def test_table_json(capsys: pytest.CaptureFixture[str]) -> None:
     """--json prints one report per scenario with the match flag."""
     code = table.main(["--engine", "random", "--seconds", "0.3", "--only",
@@ -54,7 +69,8 @@ def test_table_open_question_is_not_a_mismatch(capsys: pytest.CaptureFixture[str
     code = table.main(["--engine", "random", "--seconds", "1", "--only", "hybrid-kill"])
     out = capsys.readouterr().out
     assert code == 0
-    assert out.splitlines()[-1].split()[-1] == "open"
+    row = next(line for line in out.splitlines() if line.startswith("thp.pagelock.hybrid-kill"))
+    assert row.split()[-1] == "open"
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -30,6 +30,7 @@ from schedfuzz._core.runner import Runner
 from schedfuzz.errors import InvalidArgument, SchedfuzzInternalError
 from schedfuzz.execute import run
 from schedfuzz.explore import Budget, Report
+from schedfuzz.minimal import fewest_preemptions
 from schedfuzz.scenario import ScenarioInfo, resolve
 from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
@@ -220,12 +221,17 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
         report.verdict = found.kind
         report.outcome = outcome if outcome.failed else None
         return report
+    shrink_started = time.perf_counter()
     shrunk = shrink(outcome, seconds=budget.shrink_seconds)
-    report.outcome = shrunk.outcome
-    report.verdict = shrunk.outcome.kind
+    # The time the shrinker left goes to the exhaustive search below its preemption count.
+    fewest = fewest_preemptions(shrunk.outcome, seconds=budget.shrink_seconds - (
+        time.perf_counter() - shrink_started))
+    report.outcome = fewest.outcome
+    report.verdict = fewest.outcome.kind
     report.stats.update(shrunk.stats())
     report.note = note + (f"{found.kind} at schedule {found.index}; shrunk from "
                           f"{shrunk.original_preemptions} to "
-                          f"{shrunk.outcome.result.preemptions} preemptions in "
-                          f"{shrunk.runs} replays")
+                          f"{fewest.outcome.result.preemptions} preemptions in "
+                          f"{shrunk.runs + fewest.runs} replays"
+                          + (f"; {fewest.note}" if fewest.note else ""))
     return report
