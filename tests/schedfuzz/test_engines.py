@@ -166,8 +166,8 @@ def _graph(edges: list[tuple[int, int, int, int, int, bool]] | list[tuple[int, i
                                                                        int, bool, int]],
            enabled: list[int]) -> StateGraph:
     g = StateGraph()
-    for i, mask in enumerate(enabled):  # discovered in a chain: state i by answer 0 at i - 1
-        g.add(("s", i), i - 1, 0, i, mask)
+    for i, mask in enumerate(enabled):  # state i first reached after i decisions
+        g.add(("s", i), i, mask)
     g.edges = [Edge(*e) for e in edges]
     return g
 

@@ -124,9 +124,7 @@ class DfsOracle:
             if nid is not None:
                 self._close(runner, nid)
                 raise _Prune
-            parent, answer = (-1, 0) if self.edge_from is None else self.edge_from[:2]
-            nid = search.graph.add(fingerprint, parent, answer, len(decisions),
-                                   enabled_mask(runner))
+            nid = search.graph.add(fingerprint, len(decisions), enabled_mask(runner))
             self._close(runner, nid)
             self.edge_from = (nid, 0, runner.step, 0)
         cost = self.cost

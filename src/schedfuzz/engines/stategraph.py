@@ -67,42 +67,28 @@ class StateGraph:
     fingerprints themselves (every frame's locals) would take kilobytes each. Two states with
     the same hash would be taken for one, with probability about ``states**2 / 2**65`` (under
     1e-6 for five million states); hashes only decide *whether* a state was seen, never an
-    order, so the search stays deterministic. The way to a state is kept as its parent state
-    and the answer taken there: the first path that reached it, which a replay follows.
+    order, so the search stays deterministic. The way to a state is not stored: the edges hold
+    every way, and ``cheapest_lasso`` takes the cheapest.
     """
 
     def __init__(self) -> None:
         self.ids: dict[int, int] = {}
-        self.parent: list[int] = []  # state where the answer leading here was given, or -1
-        self.choice: list[int] = []  # that answer
-        self.depth: list[int] = []  # decisions from the start to here
+        self.depth: list[int] = []  # decisions from the start to here, on the first way found
         self.enabled: list[int] = []  # bit mask of enabled actors here
         self.edges: list[Edge] = []
 
     def __len__(self) -> int:
-        return len(self.parent)
+        return len(self.depth)
 
     def find(self, fingerprint: object) -> int | None:
         return self.ids.get(hash(fingerprint))
 
-    def add(self, fingerprint: object, parent: int, choice: int, depth: int,
-            enabled: int) -> int:
-        nid = len(self.parent)
+    def add(self, fingerprint: object, depth: int, enabled: int) -> int:
+        nid = len(self.depth)
         self.ids[hash(fingerprint)] = nid
-        self.parent.append(parent)
-        self.choice.append(choice)
         self.depth.append(depth)
         self.enabled.append(enabled)
         return nid
-
-    def prefix(self, nid: int) -> tuple[int, ...]:
-        """The decisions that lead from the start to state ``nid``."""
-        out = []
-        while nid >= 0 and self.parent[nid] >= 0:
-            out.append(self.choice[nid])
-            nid = self.parent[nid]
-        out.reverse()
-        return tuple(out)
 
     def components(self) -> list[list[int]]:
         """Strongly connected components of the progress-free edges (iterative Tarjan), each
