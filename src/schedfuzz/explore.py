@@ -119,11 +119,18 @@ _LAZY = {
 }
 
 
-def register_engine(name: str) -> Callable[[EngineFn], EngineFn]:
-    """Register an engine function under ``name``."""
+# Engines that split their search among ``Budget.workers`` processes (the lazy ones named here,
+# so that the check needs no import).
+PARALLEL: set[str] = {"random", "pct"}
+
+
+def register_engine(name: str, *, parallel: bool = False) -> Callable[[EngineFn], EngineFn]:
+    """Register an engine function under ``name``; ``parallel`` if it uses ``Budget.workers``."""
 
     def register(fn: EngineFn) -> EngineFn:
         ENGINES[name] = fn
+        if parallel:
+            PARALLEL.add(name)
         return fn
 
     return register
@@ -154,7 +161,13 @@ def explore(scenario: str | Callable[..., Any] | ScenarioInfo, *, engine_name: s
     info = resolve(scenario)
     info.check_params(params)
     fn = engine(engine_name)
+    budget = budget or Budget()
+    if budget.workers > 1 and engine_name not in PARALLEL:
+        splits = ", ".join(sorted(PARALLEL)) or "none"
+        msg = (f"Budget.workers={budget.workers}: the {engine_name} engine runs in one process "
+               f"(engines that split among workers: {splits})")
+        raise InvalidArgument(msg)
     started = time.perf_counter()
-    report = fn(info, params, settings or info.settings or Settings(), budget or Budget())
+    report = fn(info, params, settings or info.settings or Settings(), budget)
     report.seconds = time.perf_counter() - started
     return report

@@ -123,6 +123,11 @@ def test_explore_with_the_random_engine(capsys: pytest.CaptureFixture[str]) -> N
      r"argument --max-schedules: invalid int value: 'x' \(see schedfuzz explore --help\)"),
     (["explore", "demo.abba", "--max-schedules", "-1", "--engine", "random"],
      r"Budget.max_schedules must be a non-negative number, got -1"),
+    (["explore", "demo.abba", "--max-preemptions", "2"],
+     r"--max-preemptions bounds the dfs engine's search, not the hypothesis engine's"),
+    (["explore", "demo.abba", "--engine", "dfs", "--workers", "2"],
+     r"Budget.workers=2: the dfs engine runs in one process \(engines that split among "
+     r"workers: pct, random\)"),
     (["explore"], r"the following arguments are required: SCENARIO"),
     (["frobnicate"], r"^schedfuzz: argument COMMAND: invalid choice: 'frobnicate'"),
     ([], r"the following arguments are required: COMMAND"),
@@ -140,6 +145,15 @@ def test_bad_input_exits_2_with_one_line(argv: list[str], message: str,
     captured = capsys.readouterr()
     assert captured.out == ""
     assert re.search(message, one_error_line(captured.err)), captured.err
+
+
+def test_explore_dfs_proves_up_to_the_preemption_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    """--max-preemptions K: every schedule with at most K preemptions, however many that takes
+    (no --max-schedules), and the summary says it is a proof up to that bound."""
+    assert main(["explore", "demo.spin-wait", "--engine", "dfs", "--max-preemptions", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "up to the preemption bound" in out
+    assert "verified: no failure with at most 1 preemption" in out
 
 
 def test_traceback_option_shows_unexpected_errors() -> None:

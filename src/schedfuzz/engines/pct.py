@@ -123,7 +123,7 @@ def search(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budge
                   depth=depth)
 
 
-@register_engine("pct")
+@register_engine("pct", parallel=True)
 def pct_engine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
                budget: Budget) -> Report:
     """PCT with depth 3, split over ``budget.workers`` processes."""

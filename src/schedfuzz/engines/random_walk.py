@@ -52,7 +52,7 @@ class RandomWalk:
         return RandomOracle(derive_seed(self.seed, index, "random"), switch_probability=p)
 
 
-@register_engine("random")
+@register_engine("random", parallel=True)
 def random_engine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
                   budget: Budget) -> Report:
     """Run ``budget.max_schedules`` random walks (split over ``budget.workers`` processes)."""

@@ -229,9 +229,10 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
     report.outcome = fewest.outcome
     report.verdict = fewest.outcome.kind
     report.stats.update(shrunk.stats())
+    count = fewest.outcome.result.preemptions
     report.note = note + (f"{found.kind} at schedule {found.index}; shrunk from "
-                          f"{shrunk.original_preemptions} to "
-                          f"{fewest.outcome.result.preemptions} preemptions in "
+                          f"{shrunk.original_preemptions} to {count} "
+                          f"preemption{'' if count == 1 else 's'} in "
                           f"{shrunk.runs + fewest.runs} replays"
                           + (f"; {fewest.note}" if fewest.note else ""))
     return report
