@@ -121,7 +121,7 @@ _LAZY = {
 
 # Engines that split their search among ``Budget.workers`` processes (the lazy ones named here,
 # so that the check needs no import).
-PARALLEL: set[str] = {"random", "pct"}
+PARALLEL: set[str] = {"random", "pct", "dfs"}
 
 
 def register_engine(name: str, *, parallel: bool = False) -> Callable[[EngineFn], EngineFn]:

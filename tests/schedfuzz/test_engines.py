@@ -354,6 +354,33 @@ def test_workers_find_the_same_first_failure_as_one_process(engine: str) -> None
     assert one.outcome.schedule == two.outcome.schedule
 
 
+@pytest.mark.parametrize("name", ["demo.lost-update", "demo.abba", "demo.polite-livelock"])
+def test_dfs_workers_find_a_failure_with_the_fewest_preemptions(name: str) -> None:
+    """Two processes divide the first run's subtrees; the failure they report still has the
+    fewest preemptions (every worker finishes that level), and the same on every run."""
+    one = explore(name, engine_name="dfs", budget=Budget(max_schedules=20_000))
+    two = explore(name, engine_name="dfs", budget=Budget(max_schedules=20_000, workers=2))
+    again = explore(name, engine_name="dfs", budget=Budget(max_schedules=20_000, workers=2))
+    assert two.stats["workers"] == 2
+    assert two.verdict == one.verdict
+    assert two.stats["min_preemptions"] == one.stats["min_preemptions"]
+    assert two.outcome is not None
+    assert again.outcome is not None
+    assert two.outcome.result.preemptions == one.stats["min_preemptions"]
+    assert two.outcome.schedule == again.outcome.schedule
+
+
+def test_dfs_workers_prove_the_same_bound() -> None:
+    one = _dfs("demo.spin-wait", stateful=False, max_preemptions=2)
+    two = explore("demo.spin-wait", engine_name="dfs",
+                  budget=Budget(max_schedules=20_000, workers=2, max_preemptions=2))
+    assert two.verdict == "ok"
+    assert two.stats["verified_preemptions"] == 2
+    assert two.note.startswith("verified: no failure with at most 2 preemptions (2 workers")
+    # Every schedule is run once by its worker; the first run by both.
+    assert two.schedules == one.schedules + 1
+
+
 def test_workers_fall_back_to_one_process_for_a_local_scenario() -> None:
     def local() -> None:
         spawn(lambda: checkpoint("x"), name="a")

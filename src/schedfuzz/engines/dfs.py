@@ -91,6 +91,7 @@ class DfsOracle:
         # (node, answer, step, cost) of the open edge: the last decision at a known state
         self.edge_from: tuple[int, int, int, int] | None = None
         self.exhausted = not item.prefix
+        self.root = not item.prefix  # the first run: its subtrees are what workers divide
         self.run_count = RunCount()
 
     def choose(self, n: int) -> int:
@@ -129,6 +130,8 @@ class DfsOracle:
             self.edge_from = (nid, 0, runner.step, 0)
         cost = self.cost
         for alt in range(n - 1, 0, -1):  # pushed in reverse: answer 1 is explored first
+            if self.root and not search.mine():
+                continue  # another worker's subtree
             extra = 1 if by_deviation or keep or alt == stay_at else 0
             search.branch(Item(_extend(decisions, alt), nid, cost + extra))
         return 0
@@ -156,7 +159,8 @@ class DfsSearch:
     def __init__(self, info: ScenarioInfo, params: dict[str, Any], settings: Settings,
                  budget: Budget, stateful: bool | None = None,
                  max_preemptions: int | None = None, by_deviation: bool = False,
-                 accept: Callable[[RunResult], bool] | None = None) -> None:
+                 accept: Callable[[RunResult], bool] | None = None,
+                 partition: tuple[int, int] | None = None, stop: Any = None) -> None:
         self.info = info
         self.params = params
         self.settings = settings
@@ -171,6 +175,11 @@ class DfsSearch:
         self.stack: list[Item] = []
         self.next_level: list[Item] = []
         self.beyond_bound = 0  # subtrees dropped because they cost more than max_preemptions
+        # Worker ``w`` of ``n`` (``dfs_workers``) explores every n-th subtree of the first run,
+        # and stops at a level above the cheapest failure any worker found (``stop.value``).
+        self.partition = partition
+        self.stop = stop
+        self.root_alternatives = 0
         self.runs = 0
         self.pruned = 0
         self.quantum = settings.fair_quantum
@@ -188,6 +197,15 @@ class DfsSearch:
         if isinstance(fp, tuple) and len(fp) == 4:
             fp = (fp[0], min(consecutive, self.quantum), fp[2], fp[3])
         return fp
+
+    def mine(self) -> bool:
+        """Is the next alternative of the first run this worker's (round robin)?"""
+        if self.partition is None:
+            return True
+        worker, workers = self.partition
+        index = self.root_alternatives
+        self.root_alternatives = index + 1
+        return index % workers == worker
 
     def branch(self, item: Item) -> None:
         if item.cost <= self.level:
@@ -218,6 +236,8 @@ class DfsSearch:
         lasso: Lasso | None = None  # the cheapest livelock in the graph, once there is one
         while True:
             while self.stack:
+                if self.stop is not None and self.level > self.stop.value:
+                    return self._finish(report, verified, started)  # a cheaper one exists
                 if self.runs >= budget.max_schedules or (
                         deadline is not None and time.perf_counter() >= deadline):
                     if lasso is not None:
@@ -227,6 +247,7 @@ class DfsSearch:
                 result = self.run_item(self.stack.pop())
                 if result is not None and result.error is not None:
                     if self.accept is None or self.accept(result):
+                        self._found(self.level)
                         return self._failed(report, result, started)
                     self.rejected += 1
             if self.stateful and self.check_livelocks:
@@ -241,6 +262,7 @@ class DfsSearch:
             if lasso is not None and (lasso.cost <= self.level or last):
                 found = self._livelock(report, lasso, verified, started)
                 if found is not None:
+                    self._found(lasso.cost)
                     return found
                 lasso = None
             if not self.next_level:
@@ -251,6 +273,12 @@ class DfsSearch:
             self.level += 1
             self.stack = self.next_level[::-1]  # first deferred is explored first
             self.next_level = []
+
+    def _found(self, cost: int) -> None:
+        """Tell the other workers: nothing above ``cost`` is worth exploring any more."""
+        if self.stop is not None:
+            with self.stop.get_lock():
+                self.stop.value = min(self.stop.value, cost)
 
     # -- reporting ------------------------------------------------------------------------------
 
@@ -359,9 +387,13 @@ def search(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budge
                      accept).explore()
 
 
-@register_engine("dfs")
+@register_engine("dfs", parallel=True)
 def dfs_engine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
                budget: Budget) -> Report:
     """Preemption-bounded exhaustive search (stateful when the scenario has a snapshot), up
-    to ``budget.max_preemptions`` if given."""
+    to ``budget.max_preemptions`` if given, in ``budget.workers`` processes."""
+    if budget.workers > 1:
+        from schedfuzz.engines.dfs_workers import parallel_search
+
+        return parallel_search(info, params, settings, budget)
     return search(info, params, settings, budget, max_preemptions=budget.max_preemptions)

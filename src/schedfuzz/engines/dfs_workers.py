@@ -1,0 +1,149 @@
+"""The ``dfs`` engine in several processes: the first run's subtrees divided among workers.
+
+Every worker runs the same first schedule (the default policy's), then keeps every ``n``-th of
+the alternatives that run passes, round robin, and explores those subtrees level by level as the
+one-process search does, with its own state cache. So the workers' subtrees together are the
+whole tree; a state reached in two subtrees may be explored twice (the caches are not shared),
+which costs time but never soundness.
+
+The first failure is still preemption-minimal. A worker that finds one at cost K lowers a shared
+bound to K; every worker stops once its level passes the bound, but finishes level K, so the
+result does not depend on which worker got there first: it is the failure with the lowest
+``(cost, worker)``, each worker's first being fixed by its own deterministic search. A proof
+("no failure with at most K preemptions") holds when every worker has finished level K.
+"""
+
+from __future__ import annotations
+
+import queue
+from typing import Any
+
+from schedfuzz.engines.dfs import DfsSearch
+from schedfuzz.engines.sampling import _context, _importable
+from schedfuzz.errors import SchedfuzzInternalError
+from schedfuzz.execute import run
+from schedfuzz.explore import Budget, Report
+from schedfuzz.scenario import ScenarioInfo, resolve
+from schedfuzz.settings import Settings
+
+__all__ = ["parallel_search"]
+
+UNBOUNDED = 1 << 62
+
+
+def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int],
+            stop: Any, results: Any) -> None:
+    """Body of one worker process: its share of the search, summed up in plain values."""
+    name, ref, params, settings, budget, worker, workers = spec
+    try:
+        info = resolve(name) if ":" not in name else resolve(ref)
+        search = DfsSearch(info, params, settings, budget,
+                           max_preemptions=budget.max_preemptions,
+                           partition=(worker, workers), stop=stop)
+        report = search.explore()
+        outcome = report.outcome
+        summary: dict[str, Any] = {
+            "schedule": None if outcome is None else outcome.schedule,
+            "cost": report.stats.get("min_preemptions", report.stats.get("cost")),
+            "note": report.note,
+            "stats": report.stats,
+            "complete": report.complete,
+            "schedules": report.schedules,
+            "first_failure": report.first_failure,
+        }
+    except BaseException as exc:  # report, never hang the parent
+        summary = {"error": f"{type(exc).__name__}: {exc}"}
+    results.put((worker, summary))
+
+
+def _collect(procs: list[Any], results: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any] | None] = [None] * len(procs)
+    pending = len(procs)
+    while pending:
+        try:
+            worker, summary = results.get(timeout=0.2)
+        except queue.Empty:
+            dead = [w for w, p in enumerate(procs) if out[w] is None and p.exitcode is not None]
+            if dead and results.empty():
+                for proc in procs:
+                    proc.kill()
+                msg = (f"dfs worker {dead[0]} exited with code {procs[dead[0]].exitcode} before "
+                       "reporting (it could not start: is the main module importable?)")
+                raise SchedfuzzInternalError(msg) from None
+            continue
+        out[worker] = summary
+        pending -= 1
+    for proc in procs:
+        proc.join()
+    errors = [s["error"] for s in out if s is not None and "error" in s]
+    if errors:
+        msg = f"a dfs worker failed: {errors[0]}"
+        raise SchedfuzzInternalError(msg)
+    return [s for s in out if s is not None]
+
+
+def parallel_search(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
+                    budget: Budget) -> Report:
+    """``budget.workers`` processes share one preemption-bounded search (see the module)."""
+    workers = int(budget.workers)
+    if not _importable(info):
+        report = DfsSearch(info, params, settings, budget,
+                           max_preemptions=budget.max_preemptions).explore()
+        report.note = ("ran in one process: worker processes need a scenario they can import "
+                       "(a registered name or a module-level function). " + report.note)
+        report.stats["workers"] = 1
+        return report
+    ctx = _context()
+    stop = ctx.Value("q", UNBOUNDED)
+    results = ctx.Queue()
+    share = max(1, int(budget.max_schedules) // workers)
+    each = Budget(max_schedules=share, seconds=budget.seconds, seed=budget.seed,
+                  shrink_seconds=budget.shrink_seconds, max_preemptions=budget.max_preemptions)
+    procs = []
+    for w in range(workers):
+        spec = (info.name, info.ref, params, settings, each, w, workers)
+        proc = ctx.Process(target=_worker, args=(spec, stop, results), daemon=True)
+        proc.start()
+        procs.append(proc)
+    parts = _collect(procs, results)
+    report = _combine(info, params, settings, parts, workers)
+    report.stats["max_preemptions"] = budget.max_preemptions
+    return report
+
+
+def _combine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
+             parts: list[dict[str, Any]], workers: int) -> Report:
+    report = Report(info, dict(params), "dfs")
+    report.schedules = sum(p["schedules"] for p in parts)
+    states = sum(p["stats"].get("states", 0) for p in parts)
+    stateful = any(p["stats"].get("stateful") for p in parts)
+    report.stats = {"workers": workers, "runs": report.schedules, "states": states,
+                    "stateful": stateful}
+    failed = [(p["cost"], w, p) for w, p in enumerate(parts) if p["schedule"] is not None]
+    cleared = [p["stats"].get("verified_preemptions", -1) for p in parts if p["schedule"] is None]
+    where = f"{workers} workers, {report.schedules} runs" + (
+        f", {states} states summed over the workers" if stateful else "")
+    if failed:
+        cost, _, part = min(failed, key=lambda f: (f[0] if f[0] is not None else UNBOUNDED,
+                                                    f[1]))
+        outcome = run(info, schedule=part["schedule"], settings=settings, **params)
+        report.outcome = outcome
+        report.verdict = outcome.kind
+        report.first_failure = part["first_failure"]
+        proved = cost is not None and all(v >= cost - 1 for v in cleared)
+        if proved:
+            report.stats["min_preemptions"] = cost
+        report.note = part["note"] + f" ({where})" + (
+            "" if proved else "; a worker stopped early, so cheaper ones are not ruled out")
+        return report
+    verified = min(cleared) if cleared else -1
+    report.stats["verified_preemptions"] = verified
+    report.complete = all(p["complete"] for p in parts)
+    if report.complete:
+        report.note = f"verified: the whole space explored, no failure ({where})"
+    elif verified >= 0:
+        noun = "preemption" if verified == 1 else "preemptions"
+        report.note = f"verified: no failure with at most {verified} {noun} ({where})"
+    else:
+        report.note = f"not verified: the budget ran out at 0 preemptions ({where})"
+    return report
