@@ -125,9 +125,9 @@ def test_explore_with_the_random_engine(capsys: pytest.CaptureFixture[str]) -> N
      r"Budget.max_schedules must be a non-negative number, got -1"),
     (["explore", "demo.abba", "--max-preemptions", "2"],
      r"--max-preemptions bounds the dfs engine's search, not the hypothesis engine's"),
-    (["explore", "demo.abba", "--engine", "dfs", "--workers", "2"],
-     r"Budget.workers=2: the dfs engine runs in one process \(engines that split among "
-     r"workers: pct, random\)"),
+    (["explore", "demo.abba", "--workers", "2"],
+     r"Budget.workers=2: the hypothesis engine runs in one process \(engines that split "
+     r"among workers: dfs, pct, random\)"),
     (["explore"], r"the following arguments are required: SCENARIO"),
     (["frobnicate"], r"^schedfuzz: argument COMMAND: invalid choice: 'frobnicate'"),
     ([], r"the following arguments are required: COMMAND"),
