@@ -414,3 +414,15 @@ def test_dfs_proves_upstream_c17_with_a_writer_free_of_failures_up_to_two_preemp
     assert report.verdict == "ok"
     assert report.stats["verified_preemptions"] == 2
     assert report.note == "verified: no failure with at most 2 preemptions (622 runs)"
+
+
+def test_dfs_proves_upstream_c17_with_a_writer_and_a_faulter_up_to_two_preemptions() -> None:
+    """With a faulter too, state caching keeps the proof to seconds: every state reachable
+    with at most 2 preemptions (50,004 of them) is explored, and none fails."""
+    _thp("thp.upstream.c17")
+    report = explore("thp.upstream.c17", engine_name="dfs", actors="writer,faulter",
+                     budget=Budget(max_schedules=1 << 40, max_preemptions=2))
+    assert report.verdict == "ok"
+    assert report.stats["verified_preemptions"] == 2
+    assert report.note == ("verified: no failure with at most 2 preemptions "
+                           "(50004 states, 8870 runs)")
