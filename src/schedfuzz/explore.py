@@ -20,7 +20,7 @@ from schedfuzz.execute import Outcome
 from schedfuzz.scenario import ScenarioInfo, resolve
 from schedfuzz.settings import Settings
 
-__all__ = ["ENGINES", "Budget", "Report", "explore", "register_engine"]
+__all__ = ["ENGINES", "PROGRESS", "Budget", "Report", "explore", "register_engine"]
 
 
 def _check_budget(instance: Budget, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -108,6 +108,11 @@ class Report:
         }
 
 
+# What the running search has done so far, for a progress display in another thread (the CLI's
+# ticker): engines set a few counts (``schedules``, ``level``, ``states``) as they go, cheaply;
+# ``explore`` clears it when a search starts. Only the process's own search shows here.
+PROGRESS: dict[str, int] = {}
+
 EngineFn = Callable[[ScenarioInfo, dict[str, Any], Settings, Budget], Report]
 ENGINES: dict[str, EngineFn] = {}
 # Engines living in other modules, imported on first use so `import schedfuzz` stays cheap.
@@ -168,6 +173,7 @@ def explore(scenario: str | Callable[..., Any] | ScenarioInfo, *, engine_name: s
                f"(engines that split among workers: {splits})")
         raise InvalidArgument(msg)
     started = time.perf_counter()
+    PROGRESS.clear()
     report = fn(info, params, settings or info.settings or Settings(), budget)
     report.seconds = time.perf_counter() - started
     return report

@@ -35,7 +35,7 @@ from hypothesis.errors import Flaky, HypothesisException
 
 from schedfuzz.errors import ReplayDiverged
 from schedfuzz.execute import Outcome, run
-from schedfuzz.explore import Budget, Report, register_engine
+from schedfuzz.explore import PROGRESS, Budget, Report, register_engine
 from schedfuzz.fuzz import DEFAULT_MAX_DEVIATIONS, cycle_without_livelock, report_events
 from schedfuzz.minimal import reduce, same_failure, size
 from schedfuzz.scenario import ScenarioInfo
@@ -111,6 +111,7 @@ class _Search:
         outcome = run(self.info, oracle=oracle, settings=self.settings, **self.params)
         if self.first_failure is None:
             self.schedules += 1
+            PROGRESS["schedules"] = self.schedules
         else:
             self.later_runs += 1
         report_events(outcome)

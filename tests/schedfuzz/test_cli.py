@@ -18,7 +18,7 @@ import pytest
 import schedfuzz
 from schedfuzz import RandomOracle, corpus
 from schedfuzz.cli import _parse_params, _Ticker, main
-from schedfuzz.explore import ENGINES, Budget, Report, register_engine
+from schedfuzz.explore import ENGINES, PROGRESS, Budget, Report, register_engine
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.settings import Settings
 
@@ -300,12 +300,33 @@ class _Tty(io.StringIO):
 
 def test_ticker_writes_elapsed_time_on_a_terminal_and_erases_it() -> None:
     """On a terminal the ticker shows the clock after its delay, and cleans up at the end."""
+    PROGRESS.clear()
     stream = _Tty()
     with _Ticker(stream, "exploring x", 5.0, delay=0.0, period=0.01):
         time.sleep(0.2)
     text = stream.getvalue()
     assert "\rexploring x: 0s of 5s ..." in text
     assert text.endswith("\r" + " " * len("\rexploring x: 0s of 5s ...") + "\r")
+
+
+def test_ticker_shows_what_the_search_has_done() -> None:
+    """The counts an engine keeps in ``explore.PROGRESS`` appear after the clock."""
+    PROGRESS.clear()
+    PROGRESS.update(level=1, runs=1234, states=56789)
+    stream = _Tty()
+    try:
+        with _Ticker(stream, "exploring x", None, delay=0.0, period=0.01):
+            time.sleep(0.1)
+    finally:
+        PROGRESS.clear()
+    assert "\rexploring x: 0s, level 1, runs 1,234, states 56,789 ..." in stream.getvalue()
+
+
+def test_dfs_keeps_its_progress_counts() -> None:
+    report = schedfuzz.explore.explore("demo.spin-wait", engine_name="dfs",
+                                       budget=Budget(max_schedules=50, max_preemptions=1))
+    assert PROGRESS["runs"] == report.schedules
+    assert PROGRESS["level"] == 1
 
 
 def test_ticker_is_silent_off_a_terminal() -> None:

@@ -15,7 +15,8 @@ __all__ = ["Ticker"]
 class Ticker:
     """Elapsed time on a terminal's stderr while a long exploration runs, erased at the end.
 
-    The engines report nothing while they search, so a thread prints the clock; it only writes
+    A thread prints the clock and what the search has done so far (``explore.PROGRESS``: the
+    schedules run, and for ``dfs`` the level and states); it only reads those counts and writes
     to the stream, never touches the run. On a stream that is not a terminal (a pipe, a CI log)
     it does nothing at all, so the output of ``--json`` and of scripts stays clean.
 
@@ -44,13 +45,16 @@ class Ticker:
         return self
 
     def _tick(self) -> None:
+        from schedfuzz.explore import PROGRESS  # loaded by the search this ticker watches
+
         started = time.monotonic()
         while not self.stop.wait(self.period):
             elapsed = time.monotonic() - started
             if elapsed < self.delay:
                 continue
             limit = f" of {self.seconds:g}s" if self.seconds else ""
-            text = f"\r{self.label}: {elapsed:.0f}s{limit} ..."
+            done = ", ".join(f"{k} {v:,}" for k, v in list(PROGRESS.items()))
+            text = f"\r{self.label}: {elapsed:.0f}s{limit}" + (f", {done}" if done else "") + " ..."
             self.width = max(self.width, len(text))
             self.stream.write(text)
             self.stream.flush()

@@ -44,7 +44,7 @@ from schedfuzz._core.runner import Runner, RunResult
 from schedfuzz.engines.stategraph import Edge, Lasso, StateGraph
 from schedfuzz.engines.view import RunCount, asking_runner, enabled_mask, keeps_current
 from schedfuzz.execute import Outcome, run
-from schedfuzz.explore import Budget, Report, register_engine
+from schedfuzz.explore import PROGRESS, Budget, Report, register_engine
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
@@ -219,6 +219,7 @@ class DfsSearch:
 
     def run_item(self, item: Item) -> RunResult | None:
         self.runs += 1
+        PROGRESS.update(level=self.level, runs=self.runs, states=len(self.graph))
         try:
             settings = self.run_settings if self.stateful else self.settings
             return Runner(self.info.fn, self.params, DfsOracle(self, item), settings).run()

@@ -29,7 +29,7 @@ from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import Runner
 from schedfuzz.errors import InvalidArgument, SchedfuzzInternalError
 from schedfuzz.execute import run
-from schedfuzz.explore import Budget, Report
+from schedfuzz.explore import PROGRESS, Budget, Report
 from schedfuzz.minimal import fewest_preemptions
 from schedfuzz.scenario import ScenarioInfo, resolve
 from schedfuzz.schedule import Schedule
@@ -95,6 +95,7 @@ def _scan(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget
             break
         result = Runner(fn, params, sampler.oracle(index), settings).run()
         scan.schedules += 1
+        PROGRESS["schedules"] = scan.schedules
         if result.error is not None:
             cycle = result.lasso[2] if result.lasso is not None else None
             scan.found = Found(index, result.decisions, cycle, result.kind,
