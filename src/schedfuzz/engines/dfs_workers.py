@@ -15,15 +15,14 @@ result does not depend on which worker got there first: it is the failure with t
 
 from __future__ import annotations
 
-import queue
 from typing import Any
 
 from schedfuzz.engines.dfs import DfsSearch
-from schedfuzz.engines.sampling import _context, _importable
+from schedfuzz.engines.processes import context, find_again, gather, importable
 from schedfuzz.errors import SchedfuzzInternalError
 from schedfuzz.execute import run
 from schedfuzz.explore import Budget, Report
-from schedfuzz.scenario import ScenarioInfo, resolve
+from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.settings import Settings
 
 __all__ = ["parallel_search"]
@@ -36,7 +35,7 @@ def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int],
     """Body of one worker process: its share of the search, summed up in plain values."""
     name, ref, params, settings, budget, worker, workers = spec
     try:
-        info = resolve(name) if ":" not in name else resolve(ref)
+        info = find_again(name, ref)
         search = DfsSearch(info, params, settings, budget,
                            max_preemptions=budget.max_preemptions,
                            partition=(worker, workers), stop=stop)
@@ -57,43 +56,26 @@ def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int],
 
 
 def _collect(procs: list[Any], results: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any] | None] = [None] * len(procs)
-    pending = len(procs)
-    while pending:
-        try:
-            worker, summary = results.get(timeout=0.2)
-        except queue.Empty:
-            dead = [w for w, p in enumerate(procs) if out[w] is None and p.exitcode is not None]
-            if dead and results.empty():
-                for proc in procs:
-                    proc.kill()
-                msg = (f"dfs worker {dead[0]} exited with code {procs[dead[0]].exitcode} before "
-                       "reporting (it could not start: is the main module importable?)")
-                raise SchedfuzzInternalError(msg) from None
-            continue
-        out[worker] = summary
-        pending -= 1
-    for proc in procs:
-        proc.join()
-    errors = [s["error"] for s in out if s is not None and "error" in s]
+    out: list[dict[str, Any]] = gather(procs, results, "dfs worker")
+    errors = [s["error"] for s in out if "error" in s]
     if errors:
         msg = f"a dfs worker failed: {errors[0]}"
         raise SchedfuzzInternalError(msg)
-    return [s for s in out if s is not None]
+    return out
 
 
 def parallel_search(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
                     budget: Budget) -> Report:
     """``budget.workers`` processes share one preemption-bounded search (see the module)."""
     workers = int(budget.workers)
-    if not _importable(info):
+    if not importable(info):
         report = DfsSearch(info, params, settings, budget,
                            max_preemptions=budget.max_preemptions).explore()
         report.note = ("ran in one process: worker processes need a scenario they can import "
                        "(a registered name or a module-level function). " + report.note)
         report.stats["workers"] = 1
         return report
-    ctx = _context()
+    ctx = context()
     stop = ctx.Value("q", UNBOUNDED)
     results = ctx.Queue()
     share = max(1, int(budget.max_schedules) // workers)

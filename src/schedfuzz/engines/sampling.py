@@ -17,8 +17,6 @@ rebuild the full ``Outcome`` (trace, verdict) and shrinks it with ``schedfuzz.sh
 from __future__ import annotations
 
 import importlib
-import multiprocessing
-import queue
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -27,11 +25,12 @@ import attrs
 
 from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import Runner
-from schedfuzz.errors import InvalidArgument, SchedfuzzInternalError
+from schedfuzz.engines.processes import context, find_again, gather, importable
+from schedfuzz.errors import SchedfuzzInternalError
 from schedfuzz.execute import run
 from schedfuzz.explore import PROGRESS, Budget, Report
 from schedfuzz.minimal import fewest_preemptions
-from schedfuzz.scenario import ScenarioInfo, resolve
+from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
 from schedfuzz.shrink import shrink
@@ -116,32 +115,18 @@ def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, tuple[str, d
     """Body of one worker process: resolve the scenario by name, scan, send the result back."""
     name, ref, params, settings, budget, factory, indices = spec
     try:
-        info = resolve(name) if ":" not in name else resolve(ref)
+        info = find_again(name, ref)
         scan = _scan(info, params, settings, budget, factory, indices, best)
     except BaseException as exc:  # report, never hang the parent
         scan = Scan(error=f"{type(exc).__name__}: {exc}")
     results.put((slot, scan))
 
 
-def _importable(info: ScenarioInfo) -> bool:
-    """Whether a fresh process finds the same scenario function by name or reference."""
-    try:
-        again = resolve(info.name) if ":" not in info.name else resolve(info.ref)
-    except InvalidArgument:
-        return False
-    return again.fn is info.fn
-
-
-def _context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
 def _parallel(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget: Budget,
               factory: tuple[str, dict[str, Any]]) -> tuple[int, Found | None, bool]:
     n = int(budget.workers)
     total = int(budget.max_schedules)
-    ctx = _context()
+    ctx = context()
     best = ctx.Value("q", total)
     results = ctx.Queue()
     procs = []
@@ -150,25 +135,7 @@ def _parallel(info: ScenarioInfo, params: dict[str, Any], settings: Settings, bu
         proc = ctx.Process(target=_worker, args=(spec, best, results, w), daemon=True)
         proc.start()
         procs.append(proc)
-    scans: list[Scan | None] = [None] * n
-    pending = n
-    while pending:
-        try:
-            slot, scan = results.get(timeout=0.2)
-        except queue.Empty:
-            dead = [w for w, p in enumerate(procs) if scans[w] is None and p.exitcode is not None]
-            if dead and results.empty():
-                for proc in procs:
-                    proc.kill()
-                w = dead[0]
-                msg = (f"worker process {w} exited with code {procs[w].exitcode} before "
-                       "reporting (it could not start: is the main module importable?)")
-                raise SchedfuzzInternalError(msg) from None
-            continue
-        scans[slot] = scan
-        pending -= 1
-    for proc in procs:
-        proc.join()
+    scans: list[Scan | None] = gather(procs, results, "worker process")
     errors = [s.error for s in scans if s is not None and s.error]
     if errors:
         msg = f"a worker process failed: {errors[0]}"
@@ -192,7 +159,7 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
     started = time.perf_counter()
     note = ""
     workers = int(budget.workers)
-    if workers > 1 and not _importable(info):
+    if workers > 1 and not importable(info):
         note = ("ran in one process: worker processes need a scenario they can import "
                 "(a registered name or a module-level function). ")
         workers = 1
