@@ -43,7 +43,7 @@ def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int],
         outcome = report.outcome
         summary: dict[str, Any] = {
             "schedule": None if outcome is None else outcome.schedule,
-            "cost": report.stats.get("min_preemptions", report.stats.get("cost")),
+            "cost": report.stats.get("min_preemptions"),  # None: not proved minimal
             "note": report.note,
             "stats": report.stats,
             "complete": report.complete,
