@@ -81,6 +81,53 @@ def test_dfs_runs_out_of_budget_without_claiming_a_proof() -> None:
     assert not report.complete
 
 
+STEPS_AND_CHECKS = [0, 0]  # steps the actors took, invariant checks: over every run
+
+
+@sf.scenario("test.engines.torn-pair", expect="failure")
+def torn_pair() -> None:
+    """A writer adds 2 in two steps; a reader that looks in between sees an odd value, which the
+    invariant (checked after every step) rejects. One preemption exposes it."""
+    shared = {"x": 0, "seen": 0}
+
+    # A step runs an actor from one scheduling point to the next: count each one as it begins.
+    def step() -> None:
+        checkpoint("step")
+        STEPS_AND_CHECKS[0] += 1
+
+    def writer() -> None:
+        STEPS_AND_CHECKS[0] += 1
+        for _ in range(2):
+            step()
+            shared["x"] += 1
+
+    def reader() -> None:
+        STEPS_AND_CHECKS[0] += 1
+        step()
+        shared["seen"] = shared["x"]
+        step()
+
+    def even() -> None:
+        STEPS_AND_CHECKS[1] += 1
+        assert shared["seen"] % 2 == 0, f"reader saw a torn value {shared['seen']}"
+
+    spawn(writer, name="writer")
+    spawn(reader, name="reader")
+    sf.invariant(even)
+
+
+def test_dfs_rechecks_no_replayed_step_and_still_finds_an_invariant_violation() -> None:
+    STEPS_AND_CHECKS[:] = [0, 0]
+    report = _dfs("test.engines.torn-pair", stateful=False)
+    assert report.verdict == "failure"
+    assert report.stats["min_preemptions"] == 1
+    assert "torn value 1" in str(report.outcome.result.error)
+    steps, checks = STEPS_AND_CHECKS
+    # Each run replays the steps before its last prefix answer, which an earlier run checked.
+    assert report.schedules > 1
+    assert 0 < checks < steps
+
+
 @sf.scenario("test.engines.locked-counter", expect="ok")
 def locked_counter(n: int = 2, rounds: int = 2) -> None:
     """n actors each add 1 to a counter under a lock, ``rounds`` times; a clean program."""

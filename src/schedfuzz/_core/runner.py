@@ -114,6 +114,7 @@ class Runner:
         self.trace = Trace()
         self.snapshot: Callable[[], Any] | None = None
         self.invariants: list[Callable[[], Any]] = []
+        self._paused_invariants: list[Callable[[], Any]] = []
         self.finals: list[Callable[[], Any]] = []
         self.runaway = False
         self.lasso: tuple[int, int, int, int] | None = None
@@ -304,6 +305,19 @@ class Runner:
                 if error is not None:
                     self.culprit = nxt.name
                     return error
+
+    def replaying(self, on: bool) -> None:
+        """Skip (``on``) or resume the per-step invariants: for an engine replaying a prefix that
+        an earlier run took step by step and checked. Runs are deterministic, so the same steps
+        pass the same checks; leaving them out only saves time. The list is emptied in place
+        because the run loop holds it in a local."""
+        if on:
+            if self.invariants:
+                self._paused_invariants = self.invariants[:]
+                self.invariants.clear()
+        elif self._paused_invariants:
+            self.invariants.extend(self._paused_invariants)
+            self._paused_invariants = []
 
     def choice_order(self) -> list[Actor]:
         """The enabled actors in the order the oracle's answer indexes, at the current choice

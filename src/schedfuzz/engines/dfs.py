@@ -107,10 +107,13 @@ class DfsOracle:
         by_deviation = search.by_deviation
         consecutive = self.run_count.at_choice(runner) if search.stateful is not False else 0
         if i < len(self.prefix):
+            if i == 0:
+                runner.replaying(True)  # the steps up to the last answer were checked before
             d = self.prefix[i]
             paid = 1 if d and (by_deviation or keep or d == stay_at) else 0
             self.cost += paid
             if i == len(self.prefix) - 1:
+                runner.replaying(False)
                 self.exhausted = True  # from here on every answer is 0: the default policy
                 if self.node is not None:
                     self.edge_from = (self.node, d, runner.step, paid)
