@@ -150,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except schedfuzz.SchedfuzzError as exc:
         print(f"python -m thpmodel: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("python -m thpmodel: interrupted", file=sys.stderr)
+        return 130
     if args.json:
         out = [dict(row.report, match=row.match) for row in rows]
         print(json.dumps(out, indent=2))

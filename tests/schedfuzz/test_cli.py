@@ -156,6 +156,38 @@ def test_explore_dfs_proves_up_to_the_preemption_bound(capsys: pytest.CaptureFix
     assert "verified: no failure with at most 1 preemption" in out
 
 
+RUNS_BEFORE_CTRL_C = [0]
+
+
+@schedfuzz.scenario("test.cli.ctrl-c", expect="ok")
+def ctrl_c_on_the_fifth_run() -> None:
+    """Two clean actors; on the fifth run one of them is where the user's Ctrl-C lands."""
+    RUNS_BEFORE_CTRL_C[0] += 1
+    interrupt = RUNS_BEFORE_CTRL_C[0] == 5
+
+    def worker() -> None:
+        schedfuzz.checkpoint("work")
+        if interrupt:
+            raise KeyboardInterrupt
+        schedfuzz.checkpoint("work")
+
+    schedfuzz.spawn(worker, name="a")
+    schedfuzz.spawn(worker, name="b")
+
+
+@pytest.mark.parametrize("engine", ["dfs", "random", "hypothesis"])
+def test_ctrl_c_inside_an_actor_stops_the_search_with_one_line(
+        engine: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not a failure of the program: exit 130, one line, nothing reported or saved."""
+    RUNS_BEFORE_CTRL_C[0] = 0
+    code = main(["explore", "test.cli.ctrl-c", "--engine", engine, "--max-schedules", "50"])
+    out, err = capsys.readouterr()
+    assert code == 130
+    assert one_error_line(err) == "schedfuzz explore: interrupted"
+    assert out == ""
+    assert RUNS_BEFORE_CTRL_C[0] == 5  # stopped at once
+
+
 def test_traceback_option_shows_unexpected_errors() -> None:
     """--traceback lets an unexpected error through with its traceback."""
     with pytest.raises(TypeError, match="cannot be interpreted as an integer"):

@@ -184,6 +184,32 @@ def test_actor_exception_keeps_its_type_and_traceback() -> None:
     assert "boom" in frames
 
 
+def test_ctrl_c_inside_an_actor_stops_the_run_instead_of_failing_it() -> None:
+    """A KeyboardInterrupt lands wherever the program is, mostly inside an actor: it is the
+    user's, so it leaves the run (every actor torn down), never becomes the actor's failure."""
+    unwound = []
+
+    def scenario() -> None:
+        def victim() -> None:
+            checkpoint("working")
+            raise KeyboardInterrupt
+
+        def bystander() -> None:
+            try:
+                checkpoint("waiting")
+                checkpoint("waiting")
+            finally:
+                unwound.append("bystander")
+
+        spawn(bystander, name="bystander")
+        spawn(victim, name="victim")
+
+    with pytest.raises(KeyboardInterrupt):
+        sf.run(scenario, oracle=ScriptOracle(["bystander", "victim", "victim"]))
+    assert unwound == ["bystander"]
+    assert sf.run("demo.lost-update").kind == "ok"  # the next run starts: none left behind
+
+
 def test_runaway_actor_is_stopped_and_located() -> None:
     def scenario() -> None:
         def runaway() -> None:

@@ -64,6 +64,18 @@ def test_table_flags_a_mismatch(monkeypatch: pytest.MonkeyPatch,
     assert "1 mismatch(es): thp.splitwait.self-ref" in out
 
 
+def test_table_ctrl_c_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C in the middle of the table: one line, the shell's 130, no traceback."""
+    def interrupted(*args: object, **kwargs: object) -> list[object]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(table, "run_table", interrupted)
+    code = table.main(["--only", "thp.splitwait.self-ref"])
+    assert code == 130
+    assert capsys.readouterr().err == "python -m thpmodel: interrupted\n"
+
+
 def test_table_open_question_is_not_a_mismatch(capsys: pytest.CaptureFixture[str]) -> None:
     """A scenario with expect=None reports what was found as "open"."""
     code = table.main(["--engine", "random", "--seconds", "1", "--only", "hybrid-kill"])

@@ -282,6 +282,9 @@ class Runner:
                 self.active = None
                 self.step = step + 1
                 return self._runaway(nxt, exc)
+            except KeyboardInterrupt:
+                self.active = None
+                raise  # the user's Ctrl-C, landed in an actor: not the actor's failure
             except BaseException as exc:
                 self.active = None
                 self.step = step + 1
