@@ -29,6 +29,9 @@ def _check_budget(instance: Budget, attribute: attrs.Attribute[Any], value: Any)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         msg = f"Budget.{attribute.name} must be a non-negative number, got {value!r}"
         raise InvalidArgument(msg)
+    if value < 1 and attribute.name in ("max_schedules", "workers"):
+        msg = f"Budget.{attribute.name} must be at least 1, got {value!r}"
+        raise InvalidArgument(msg)
 
 
 @attrs.frozen

@@ -187,6 +187,8 @@ class _Search:
         report.schedules = self.schedules
         report.first_failure = self.first_failure
         if self.first_failure is None:
+            if raised is not None:
+                raise raised  # before any failure of the program: misuse, or a bug of ours
             if timed_out:
                 report.note = (f"time limit ({self.budget.seconds}s) reached after "
                                f"{self.schedules} schedules")

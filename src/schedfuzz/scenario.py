@@ -63,14 +63,36 @@ class ScenarioInfo:
         return dict(_signature(self.fn))
 
     def check_params(self, params: dict[str, Any]) -> None:
+        """Reject a parameter the scenario does not take, or a value of another type than its
+        default's (``None`` where the annotation allows it): a wrong value would otherwise
+        fail inside the scenario and look like a bug of the program under test."""
         if not params:
             return
         known = _signature(self.fn)
-        for key in params:
+        for key, value in params.items():
             if key not in known:
                 msg = (f"scenario {self.name!r} has no parameter {key!r}; it takes "
                        f"{', '.join(known) or 'none'}")
                 raise InvalidArgument(msg)
+            default = known[key]
+            if not _fits(value, default, _optional(self.fn)[key]):
+                msg = (f"scenario {self.name!r}: parameter {key} takes "
+                       f"{type(default).__name__} values like its default {default!r}"
+                       f", got {value!r}")
+                raise InvalidArgument(msg)
+
+
+def _fits(value: Any, default: Any, optional: bool) -> bool:
+    """Whether ``value`` may stand where ``default`` is the default."""
+    if value is None:
+        return default is None or optional
+    if default is None:
+        return True  # nothing to compare with
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
 
 
 @functools.lru_cache(maxsize=512)
@@ -78,6 +100,16 @@ def _signature(fn: Callable[..., Any]) -> dict[str, Any]:
     # Cached: run() checks parameters on every schedule, and inspect.signature is not cheap.
     sig = inspect.signature(fn)
     return {p.name: (None if p.default is inspect.Parameter.empty else p.default)
+            for p in sig.parameters.values()}
+
+
+@functools.lru_cache(maxsize=512)
+def _optional(fn: Callable[..., Any]) -> dict[str, bool]:
+    """Per parameter: may it be None? Yes if its annotation says so (``int | None``,
+    ``Optional[int]``, ``Any``) or if it has none (nothing tells otherwise)."""
+    sig = inspect.signature(fn)
+    return {p.name: p.annotation is inspect.Parameter.empty
+            or any(word in str(p.annotation) for word in ("None", "Optional", "Any"))
             for p in sig.parameters.values()}
 
 

@@ -112,6 +112,17 @@ def test_explore_with_the_random_engine(capsys: pytest.CaptureFixture[str]) -> N
     assert json.loads(capsys.readouterr().out)["verdict"] == "deadlock"
 
 
+@schedfuzz.scenario("test.cli.no-actor")
+def no_actor() -> None:
+    """A scenario that forgot to spawn its actors."""
+
+
+@schedfuzz.scenario("test.cli.broken-setup")
+def broken_setup() -> None:
+    """A scenario whose own code fails before it spawns anything."""
+    raise TypeError("a bug in the scenario's own setup")
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["explore", "demo.nope"], r"^schedfuzz explore: unknown scenario 'demo.nope'"),
     (["explore", "nowhere.module:fn"], r"^schedfuzz explore: unknown scenario 'nowhere"),
@@ -134,9 +145,26 @@ def test_explore_with_the_random_engine(capsys: pytest.CaptureFixture[str]) -> N
     (["replay-one", "demo.abba", "--schedule", "xyz"], r"a schedule starts with 'sf1.'"),
     (["replay-one", "demo.abba", "--schedule", "sf1.AQEFAA"],
      r"replay diverged at choice point 0: decision 5 but only 2 actors are enabled"),
-    # A parameter of the wrong type breaks the scenario's own setup: still one line.
+    # A value of another type than the default's would break the scenario's own setup (and
+    # look like a bug of the program under test): it is refused before any run.
     (["replay-one", "demo.lost-update", "-p", "n=abc", "--schedule", "sf1.AQAA"],
-     r"TypeError: 'str' object cannot be interpreted as an integer \(--traceback shows where\)"),
+     r"^schedfuzz replay-one: scenario 'demo.lost-update': parameter n takes int values like "
+     r"its default \d+, got 'abc'$"),
+    (["explore", "thp.upstream.c17", "-p", "actors=5"],
+     r"parameter actors takes str values like its default 'all', got 5$"),
+    (["explore", "thp.upstream.c17", "-p", "dirty=1"],
+     r"parameter dirty takes bool values like its default True, got 1$"),
+    (["explore", "demo.abba", "--workers", "0", "--engine", "random"],
+     r"Budget.workers must be at least 1, got 0"),
+    (["explore", "demo.abba", "--max-schedules", "0"],
+     r"Budget.max_schedules must be at least 1, got 0"),
+    # A bug in the scenario's own setup, not in the program it runs: one line too.
+    (["replay-one", "test.cli.broken-setup", "--schedule", "sf1.AQAA"],
+     r"^schedfuzz replay-one: TypeError: a bug in the scenario's own setup "
+     r"\(--traceback shows where\)$"),
+    *[(["explore", "test.cli.no-actor", "--engine", engine],
+       r"^schedfuzz explore: scenario 'no_actor' spawned no actor$")
+      for engine in ("hypothesis", "random", "dfs")],
 ])
 def test_bad_input_exits_2_with_one_line(argv: list[str], message: str,
                                          capsys: pytest.CaptureFixture[str]) -> None:
@@ -145,6 +173,34 @@ def test_bad_input_exits_2_with_one_line(argv: list[str], message: str,
     captured = capsys.readouterr()
     assert captured.out == ""
     assert re.search(message, one_error_line(captured.err)), captured.err
+
+
+def test_save_into_a_file_is_refused_before_the_search(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    not_a_dir = tmp_path / "corpus"
+    not_a_dir.write_text("")
+    replay = ["replay-one", "demo.abba", "--schedule", "sf1.AQAA"]
+    for command in (["explore", "demo.abba"], replay):
+        assert main([*command, "--save", str(not_a_dir)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""  # nothing ran
+        assert one_error_line(captured.err).endswith(f"--save {not_a_dir}: not a directory")
+
+
+def test_a_failed_save_still_shows_the_failure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The search's result comes first; the save error follows on one line, exit 2."""
+    def full_disk(*args: Any, **kwargs: Any) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(corpus, "save", full_disk)
+    code = main(["explore", "demo.abba", "--save", str(tmp_path / "corpus")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "demo.abba: deadlock found by hypothesis" in captured.out
+    assert "replay: schedfuzz replay-one demo.abba" in captured.out
+    assert one_error_line(captured.err) == (
+        f"schedfuzz explore: --save {tmp_path / 'corpus'}: No space left on device")
 
 
 def test_explore_dfs_proves_up_to_the_preemption_bound(capsys: pytest.CaptureFixture[str]) -> None:
@@ -183,16 +239,18 @@ def test_ctrl_c_inside_an_actor_stops_the_search_with_one_line(
     code = main(["explore", "test.cli.ctrl-c", "--engine", engine, "--max-schedules", "50"])
     out, err = capsys.readouterr()
     assert code == 130
-    assert one_error_line(err) == "schedfuzz explore: interrupted"
+    # How far it got: the counts the progress ticker shows (4 runs done, the 5th interrupted).
+    expected = {"dfs": "level 1, runs 5", "random": "schedules 4",
+                "hypothesis": "schedules 4"}[engine]
+    assert one_error_line(err) == f"schedfuzz explore: interrupted after {expected}"
     assert out == ""
     assert RUNS_BEFORE_CTRL_C[0] == 5  # stopped at once
 
 
 def test_traceback_option_shows_unexpected_errors() -> None:
     """--traceback lets an unexpected error through with its traceback."""
-    with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
-        main(["replay-one", "demo.lost-update", "-p", "n=abc", "--schedule", "sf1.AQAA",
-              "--traceback"])
+    with pytest.raises(TypeError, match="a bug in the scenario's own setup"):
+        main(["replay-one", "test.cli.broken-setup", "--schedule", "sf1.AQAA", "--traceback"])
 
 
 def test_params_are_literals_or_strings() -> None:

@@ -285,3 +285,31 @@ def test_unknown_scenario_and_parameter_are_one_line_errors() -> None:
         sf.run("demo.nope")
     with pytest.raises(sf.InvalidArgument, match="has no parameter 'bogus'"):
         sf.run("demo.lost-update", bogus=1)
+
+
+def _typed(n=2, m: int = 3, rate: float = 0.5, name: str = "x", on: bool = False,
+           loops: int | None = 1) -> None:
+    """n has no annotation on purpose."""
+    spawn(lambda: None, name="a")
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"m": "3"}, r"parameter m takes int values like its default 3, got '3'"),
+    ({"m": True}, r"parameter m takes int values like its default 3, got True"),
+    ({"m": None}, r"parameter m takes int values like its default 3, got None"),
+    ({"on": 1}, r"parameter on takes bool values like its default False, got 1"),
+    ({"name": 5}, r"parameter name takes str values like its default 'x', got 5"),
+    ({"rate": "fast"}, r"parameter rate takes float values like its default 0.5, got 'fast'"),
+])
+def test_a_parameter_of_another_type_than_its_default_is_refused(
+        params: dict[str, object], message: str) -> None:
+    """Refused before the run: inside it, the scenario's own TypeError would pass for a bug of
+    the program under test."""
+    with pytest.raises(sf.InvalidArgument, match=message):
+        sf.run(_typed, **params)
+
+
+def test_parameters_of_the_default_type_or_none_where_allowed_run() -> None:
+    """An int where a float is the default is fine; None where the annotation admits it, or
+    where there is no annotation to say otherwise."""
+    assert sf.run(_typed, m=4, rate=1, name="y", on=True, loops=None, n=None).kind == "ok"

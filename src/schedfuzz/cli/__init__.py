@@ -131,8 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SchedfuzzError as exc:
         print(f"{prog}: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"{prog}: {exc.args[0] if exc.args else 'interrupted'}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return _closed_pipe()

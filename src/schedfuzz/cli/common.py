@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-__all__ = ["BadInput", "dump", "parse_params"]
+__all__ = ["BadInput", "check_save_dir", "dump", "parse_params"]
 
 
 class BadInput(Exception):
@@ -43,3 +45,22 @@ def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
 def dump(obj: Any) -> str:
     """One line of JSON for ``--json``; a value JSON cannot hold is written as its ``repr``."""
     return json.dumps(obj, default=repr, ensure_ascii=False)
+
+
+def check_save_dir(path: str | None) -> None:
+    """Refuse a ``--save DIR`` that cannot be written before the search, not after it: a
+    failure found in an hour's search must not be lost to a typo. DIR may not exist yet (it is
+    created when a reproducer is saved); its nearest existing ancestor must be a writable folder.
+    """
+    if path is None:
+        return
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        msg = f"--save {path}: not a directory"
+        raise BadInput(msg)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        msg = f"--save {path}: {existing} is not a writable directory"
+        raise BadInput(msg)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from schedfuzz.cli.common import BadInput, dump, parse_params
+from schedfuzz.cli.common import BadInput, check_save_dir, dump, parse_params
 from schedfuzz.cli.ticker import Ticker
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ def run_explore(args: argparse.Namespace) -> int:
     info = resolve(args.scenario)
     params = parse_params(args.param)
     info.check_params(params)
+    check_save_dir(args.save)
     try:
         engine(args.engine)
     except ImportError as exc:
@@ -44,12 +45,19 @@ def run_explore(args: argparse.Namespace) -> int:
     limits = {"max_schedules": args.max_schedules, "seconds": args.seconds, "seed": args.seed,
               "workers": args.workers, "max_preemptions": args.max_preemptions}
     budget = Budget(**{k: v for k, v in limits.items() if v is not None})
-    with Ticker(sys.stderr, f"exploring {info.name} with {args.engine}", budget.seconds):
-        report = explore(info, engine_name=args.engine, budget=budget, **params)
+    try:
+        with Ticker(sys.stderr, f"exploring {info.name} with {args.engine}", budget.seconds):
+            report = explore(info, engine_name=args.engine, budget=budget, **params)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(_interrupted()) from None
     saved = None
+    unsaved = None  # why --save failed: said after the failure is shown, so it is not lost
     if report.failed and args.save is not None:
         assert report.outcome is not None  # failed implies an outcome
-        saved = corpus.save(report.outcome, args.save)
+        try:
+            saved = corpus.save(report.outcome, args.save)
+        except OSError as exc:
+            unsaved = f"--save {args.save}: {exc.strerror or exc}"
     if args.json:
         print(dump({**report.to_json(), "saved": None if saved is None else str(saved)}))
     else:
@@ -60,6 +68,8 @@ def run_explore(args: argparse.Namespace) -> int:
         print(_summary(report))
         if saved is not None:
             print(f"saved: {saved}")
+    if unsaved is not None:
+        raise BadInput(unsaved)
     return 1 if report.failed else 0
 
 
@@ -81,6 +91,14 @@ def _summary(report: Report) -> str:
     if report.scenario.expect is not None and report.scenario.expect != report.verdict:
         text += f"; the scenario expects {report.scenario.expect}"
     return text + (f"; {report.note}" if report.note else "")
+
+
+def _interrupted() -> str:
+    """What ``main`` says on Ctrl-C: how far the search got (the counts the ticker shows)."""
+    from schedfuzz.explore import PROGRESS
+
+    done = ", ".join(f"{k} {v:,}" for k, v in list(PROGRESS.items()))
+    return "interrupted" + (f" after {done}" if done else "")
 
 
 def _schedules(n: int) -> str:

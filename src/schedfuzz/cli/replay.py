@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from schedfuzz.cli.common import dump, parse_params
+from schedfuzz.cli.common import check_save_dir, dump, parse_params
 
 if TYPE_CHECKING:
     import argparse
@@ -93,6 +93,7 @@ def run_replay_one(args: argparse.Namespace) -> int:
     info = resolve(args.scenario)
     params = parse_params(args.param)
     info.check_params(params)
+    check_save_dir(args.save)
     schedule = Schedule.decode(args.schedule)
     outcome = run(info, schedule=schedule, **params)
     saved = corpus.save(outcome, args.save) if args.save is not None else None

@@ -222,7 +222,9 @@ class DfsSearch:
 
     def run_item(self, item: Item) -> RunResult | None:
         self.runs += 1
-        PROGRESS.update(level=self.level, runs=self.runs, states=len(self.graph))
+        PROGRESS.update(level=self.level, runs=self.runs)
+        if self.stateful:
+            PROGRESS["states"] = len(self.graph)
         try:
             settings = self.run_settings if self.stateful else self.settings
             return Runner(self.info.fn, self.params, DfsOracle(self, item), settings).run()
