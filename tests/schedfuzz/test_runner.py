@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
+from pathlib import Path
 
 import greenlet
 
@@ -225,6 +228,49 @@ def test_runaway_actor_is_stopped_and_located() -> None:
     assert outcome.error.details["actor"] == "runaway"
     assert "test_runner.py" in outcome.error.details["where"]
     assert "without reaching a scheduling point" in str(outcome.error)
+
+
+BLOCKED_ON_A_REAL_LOCK = """
+import signal, threading
+import schedfuzz as sf
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+
+
+def scenario():
+    lock = threading.Lock()  # not a schedfuzz primitive: the scheduler cannot see it
+
+    def worker():
+        with lock:  # the second actor blocks here for good
+            sf.checkpoint("inside")
+
+    sf.spawn(worker, name="a")
+    sf.spawn(worker, name="b")
+
+
+outcome = sf.run(scenario, oracle=sf.ScriptOracle(["a", "b"]),
+                 settings=sf.Settings(runaway_seconds=0.3))
+print(outcome.kind)
+print(outcome.error)
+"""
+
+
+def test_actor_blocked_in_a_real_lock_is_stopped_and_located(tmp_path: Path) -> None:
+    """A blocking call in C never takes the watchdog's asynchronous exception; without the
+    SIGINT that follows it, the process would hang for good. In its own process, so a failure
+    of the mechanism fails this test instead of hanging the suite."""
+    script = tmp_path / "blocked.py"
+    script.write_text(BLOCKED_ON_A_REAL_LOCK)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    kind, message = done.stdout.splitlines()[:2]
+    assert kind == "hang"
+    assert message.startswith("RunawayActor: b ran 0.3s")
+    line = next(i for i, text in enumerate(BLOCKED_ON_A_REAL_LOCK.splitlines(), 1)
+                if "with lock:" in text)
+    assert f"{script}:{line} in worker" in message
+    assert "Blocked in a call the scheduler does not control" in message
 
 
 def test_step_bound_is_named_and_not_called_a_proof() -> None:

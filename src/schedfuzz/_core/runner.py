@@ -116,7 +116,8 @@ class Runner:
         self.invariants: list[Callable[[], Any]] = []
         self._paused_invariants: list[Callable[[], Any]] = []
         self.finals: list[Callable[[], Any]] = []
-        self.runaway = False
+        self.runaway = False  # the watchdog has raised RunawayInterrupt in the running actor
+        self.stuck = False  # ... which never landed, so it sent a SIGINT instead
         self.lasso: tuple[int, int, int, int] | None = None
         self.culprit: str | None = None  # the actor whose exception or step failed the run
         self.dirty = True  # the runnable set changed since the last step
@@ -282,8 +283,11 @@ class Runner:
                 self.active = None
                 self.step = step + 1
                 return self._runaway(nxt, exc)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 self.active = None
+                if self.stuck:  # the watchdog's SIGINT, into a call that never came back
+                    self.step = step + 1
+                    return self._runaway(nxt, exc)
                 raise  # the user's Ctrl-C, landed in an actor: not the actor's failure
             except BaseException as exc:
                 self.active = None
@@ -422,9 +426,13 @@ class Runner:
         name = actor.name if actor is not None else "?"
         if actor is not None and actor.state is not ActorState.DONE:
             self._retire(actor)
+        why = ("Blocked in a call the scheduler does not control: a real threading lock "
+               "another actor holds, time.sleep or blocking I/O? Use schedfuzz's primitives."
+               if self.stuck else
+               "An infinite loop that calls no primitive and no checkpoint()?")
         msg = (f"RunawayActor: {name} ran {self.settings.runaway_seconds}s "
                f"(Settings.runaway_seconds) without reaching a scheduling point, at {where}. "
-               "An infinite loop that calls no primitive and no checkpoint()?")
+               + why)
         return RunawayActor(msg, actor=name, where=where)
 
     def _teardown(self) -> None:

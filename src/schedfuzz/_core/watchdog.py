@@ -7,12 +7,22 @@ thread with ``PyThreadState_SetAsyncExc``. That lands in the running actor's fra
 pure-Python loop still releases the GIL every switch interval), unwinds the actor, and the runner
 turns it into a ``RunawayActor`` verdict naming the actor and the line it was on.
 
+An actor blocked in a call the scheduler does not control (a real ``threading.Lock`` another
+actor holds, ``time.sleep``, blocking I/O) runs no bytecode, so the asynchronous exception never
+lands and the process would hang for good. If the step counter is still stuck after another
+``runaway_seconds``, and the run is in the main thread where Python's own SIGINT handler is
+installed, the watchdog withdraws the pending exception and sends the thread a real SIGINT: that
+interrupts the blocking call, and the runner, seeing ``runner.stuck``, turns the
+``KeyboardInterrupt`` into the same ``RunawayActor`` verdict, located at the blocking call.
+
 The per-step cost is nil: the watchdog reads the step counter the run loop keeps anyway.
 """
 
 from __future__ import annotations
 
 import ctypes
+import signal
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -45,14 +55,38 @@ def _poll() -> None:
             if seen is None or seen[0] != step or runner.active is None:
                 last[tid] = (step, now)
                 continue
-            if now - seen[1] >= runner.settings.runaway_seconds and not runner.runaway:
+            overrun = now - seen[1]
+            limit = runner.settings.runaway_seconds
+            if overrun >= limit and not runner.runaway:
                 runner.runaway = True
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(
                     ctypes.c_ulong(tid), ctypes.py_object(RunawayInterrupt)
                 )
+            elif overrun >= limit + min(limit, 1.0) and runner.runaway and not runner.stuck:
+                # A Python loop takes the exception within a switch interval: this one is in C.
+                _interrupt_blocking_call(runner, tid)
         for tid in list(last):
             if tid not in dict(runs):
                 del last[tid]
+
+
+def _interrupt_blocking_call(runner: Runner, tid: int) -> None:
+    """The asynchronous exception did not land: the actor is blocked in C. Interrupt it with a
+    real SIGINT where Python's handler will raise (the main thread, default handler); elsewhere
+    say once on stderr where it is stuck, since nothing else will."""
+    runner.stuck = True
+    if (tid == threading.main_thread().ident
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), None)  # withdraw it
+        signal.pthread_kill(tid, signal.SIGINT)
+        return
+    frame = sys._current_frames().get(tid)
+    where = "?" if frame is None else (f"{frame.f_code.co_filename}:{frame.f_lineno} in "
+                                        f"{frame.f_code.co_name}")
+    name = runner.active.name if runner.active is not None else "?"
+    sys.stderr.write(f"schedfuzz: actor {name} is blocked at {where} in a call the scheduler "
+                     "does not control (a real lock, sleep or blocking I/O?) and cannot be "
+                     "interrupted from here; the run will not finish\n")
 
 
 def watch(runner: Runner, on: bool) -> None:
