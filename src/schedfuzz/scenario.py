@@ -22,6 +22,7 @@ too.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import inspect
@@ -187,8 +188,12 @@ def resolve(ref: str | Callable[..., Any] | ScenarioInfo) -> ScenarioInfo:
     if found is not None:
         return found
     if ":" not in ref:
-        names = ", ".join(sorted(_REGISTRY)) or "none"
-        msg = f"unknown scenario {ref!r}: not a registered name ({names}) nor module:function"
+        close = difflib.get_close_matches(ref, sorted(_REGISTRY), n=1)
+        if close:
+            msg = f"unknown scenario {ref!r}; did you mean {close[0]!r}?"
+        else:
+            names = ", ".join(sorted(_REGISTRY)) or "none"
+            msg = f"unknown scenario {ref!r}: not a registered name ({names}) nor module:function"
         raise InvalidArgument(msg)
     module_name, _, attr = ref.partition(":")
     try:

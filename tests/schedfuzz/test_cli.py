@@ -125,6 +125,8 @@ def broken_setup() -> None:
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["explore", "demo.nope"], r"^schedfuzz explore: unknown scenario 'demo.nope'"),
+    (["explore", "demo.lost-updat"],
+     r"^schedfuzz explore: unknown scenario 'demo.lost-updat'; did you mean 'demo.lost-update'\?$"),
     (["explore", "nowhere.module:fn"], r"^schedfuzz explore: unknown scenario 'nowhere"),
     (["explore", "demo.abba", "--engine", "nope"], r"unknown engine 'nope'; use one of "),
     (["explore", "demo.abba", "-p", "x=1"], r"scenario 'demo.abba' has no parameter 'x'"),
