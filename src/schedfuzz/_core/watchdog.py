@@ -9,8 +9,9 @@ turns it into a ``RunawayActor`` verdict naming the actor and the line it was on
 
 An actor blocked in a call the scheduler does not control (a real ``threading.Lock`` another
 actor holds, ``time.sleep``, blocking I/O) runs no bytecode, so the asynchronous exception never
-lands and the process would hang for good. If the step counter is still stuck after another
-``runaway_seconds``, and the run is in the main thread where Python's own SIGINT handler is
+lands and the process would hang for good. If the step counter is still stuck a little later
+(another ``runaway_seconds``, at most a second: a Python loop takes the exception within one
+switch interval), and the run is in the main thread where Python's own SIGINT handler is
 installed, the watchdog withdraws the pending exception and sends the thread a real SIGINT: that
 interrupts the blocking call, and the runner, seeing ``runner.stuck``, turns the
 ``KeyboardInterrupt`` into the same ``RunawayActor`` verdict, located at the blocking call.
