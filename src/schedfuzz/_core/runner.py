@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from schedfuzz._core import detect, traps
+from schedfuzz._core import detect, endless, traps
 from schedfuzz._core.actor import Actor, ActorState
 from schedfuzz._core.fingerprint import LassoDetector, actor_position, freeze, position_only
 from schedfuzz._core.oracle import DefaultOracle, Oracle
@@ -36,9 +36,7 @@ from schedfuzz._core.trace import Trace
 from schedfuzz._core.watchdog import RunawayInterrupt, watch
 from schedfuzz.errors import (
     InvalidArgument,
-    Livelock,
     NotInActor,
-    RunawayActor,
     SchedfuzzInternalError,
     ScheduleFailure,
 )
@@ -164,7 +162,7 @@ class Runner:
                 raise InvalidArgument(msg)
             error = self._loop()
         except RunawayInterrupt:  # landed in the hub by a hair; blame the last actor
-            error = self._runaway(self.current, None)
+            error = endless.runaway(self, self.current, None)
         finally:
             self._teardown()
             watch(self, False)
@@ -221,7 +219,7 @@ class Runner:
             fingerprint = None
             if step >= slow_at:
                 if step >= max_steps:
-                    return self._bound()
+                    return endless.step_bound(self)
                 if detector is None:
                     detector = LassoDetector(step, self.snapshot)
                 if (step - lasso_at) % every == 0:
@@ -271,7 +269,7 @@ class Runner:
                 if found is not None:
                     if n > 1 and keep and d:  # the closing step's choice is not part of it
                         self.preemptions -= 1
-                    return self._lasso(detector, found)
+                    return endless.lasso(self, detector, found)
             if spurious and nxt.block is not None:  # chosen while asleep: a spurious wake-up
                 self.trace.note(step, nxt, "spurious wake-up", None)
                 traps.unpark(nxt)
@@ -282,12 +280,12 @@ class Runner:
             except RunawayInterrupt as exc:
                 self.active = None
                 self.step = step + 1
-                return self._runaway(nxt, exc)
+                return endless.runaway(self, nxt, exc)
             except KeyboardInterrupt as exc:
                 self.active = None
                 if self.stuck:  # the watchdog's SIGINT, into a call that never came back
                     self.step = step + 1
-                    return self._runaway(nxt, exc)
+                    return endless.runaway(self, nxt, exc)
                 raise  # the user's Ctrl-C, landed in an actor: not the actor's failure
             except BaseException as exc:
                 self.active = None
@@ -389,51 +387,6 @@ class Runner:
 
     def _finish(self) -> BaseException | None:
         return self._check(self.finals, None) if self.finals else None
-
-    def _bound(self) -> Livelock:
-        live = ", ".join(f"{a.name} ({a.state.name.lower()} at {a.label})" for a in self.live)
-        policy = ("the fair default policy" if self.oracle.exhausted
-                  else "the oracle's schedule")
-        msg = (f"Livelock (bound, not a proof): {self.settings.max_steps} steps "
-               f"(Settings.max_steps) under {policy} without finishing and without a "
-               f"repeated state; still live: {live}. A spin loop without "
-               "checkpoint(yield_=True), or state the fingerprint cannot see?")
-        return Livelock(msg, lasso=None, steps=self.step)
-
-    def _lasso(self, detector: LassoDetector, found: tuple[int, int]) -> Livelock:
-        first, end = found
-        d_first = detector.decision_index[first - detector.start]
-        d_end = detector.decision_index[-1]
-        # Drop the choice already taken for the step that closed the cycle: the reproducer is
-        # stem + one cycle, and the cycle's decisions are replayed forever from there.
-        del self.decisions[d_end:]
-        del self.widths[d_end:]
-        self.lasso = (first, end, d_first, d_end)
-        names = ", ".join(a.name for a in self.live)
-        msg = (f"Livelock: the state before step {end} equals the state before step {first}; "
-               f"the {end - first} steps between are a fair cycle without progress, so "
-               f"{names} can go round it forever (stem {first} steps, cycle {end - first} steps; "
-               f"back to step {first})")
-        return Livelock(msg, lasso=(first, end), steps=end)
-
-    def _runaway(self, actor: Actor | None, exc: BaseException | None) -> RunawayActor:
-        where = "?"
-        tb = exc.__traceback__ if exc is not None else None
-        while tb is not None:
-            code = tb.tb_frame.f_code
-            where = f"{code.co_filename}:{tb.tb_lineno} in {code.co_name}"
-            tb = tb.tb_next
-        name = actor.name if actor is not None else "?"
-        if actor is not None and actor.state is not ActorState.DONE:
-            self._retire(actor)
-        why = ("Blocked in a call the scheduler does not control: a real threading lock "
-               "another actor holds, time.sleep or blocking I/O? Use schedfuzz's primitives."
-               if self.stuck else
-               "An infinite loop that calls no primitive and no checkpoint()?")
-        msg = (f"RunawayActor: {name} ran {self.settings.runaway_seconds}s "
-               f"(Settings.runaway_seconds) without reaching a scheduling point, at {where}. "
-               + why)
-        return RunawayActor(msg, actor=name, where=where)
 
     def _teardown(self) -> None:
         """Throw GreenletExit into every unfinished actor so no greenlet outlives the run."""
