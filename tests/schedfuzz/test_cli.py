@@ -18,6 +18,7 @@ import pytest
 import schedfuzz
 from schedfuzz import RandomOracle, corpus
 from schedfuzz.cli import _parse_params, _Ticker, main
+from schedfuzz.cli.common import BadInput, check_save_dir
 from schedfuzz.explore import ENGINES, PROGRESS, Budget, Report, register_engine
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.settings import Settings
@@ -187,6 +188,15 @@ def test_save_into_a_file_is_refused_before_the_search(
         captured = capsys.readouterr()
         assert captured.out == ""  # nothing ran
         assert one_error_line(captured.err).endswith(f"--save {not_a_dir}: not a directory")
+
+
+def test_save_under_a_file_is_refused_and_a_new_folder_is_fine(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(BadInput, match=f"--save {afile}/sub: {afile} is not a writable directory"):
+        check_save_dir(str(afile / "sub"))
+    check_save_dir(str(tmp_path / "new" / "corpus"))  # created when a reproducer is saved
+    assert not (tmp_path / "new").exists()
 
 
 def test_a_failed_save_still_shows_the_failure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
