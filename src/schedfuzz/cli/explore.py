@@ -11,7 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from schedfuzz.cli.common import BadInput, check_save_dir, dump, parse_params
-from schedfuzz.cli.ticker import Ticker
+from schedfuzz.cli.ticker import Ticker, progress
 
 if TYPE_CHECKING:
     import argparse
@@ -95,9 +95,7 @@ def _summary(report: Report) -> str:
 
 def _interrupted() -> str:
     """What ``main`` says on Ctrl-C: how far the search got (the counts the ticker shows)."""
-    from schedfuzz.explore import PROGRESS
-
-    done = ", ".join(f"{k} {v:,}" for k, v in list(PROGRESS.items()))
+    done = progress()
     return "interrupted" + (f" after {done}" if done else "")
 
 
