@@ -1,12 +1,13 @@
 """Shrinking: turn a failing schedule into a minimal one that fails the same way.
 
 A failure found by a random walk or by PCT carries every decision of a noisy run: dozens of
-needless switches. The shrinker replays *candidates* (edited decision lists) and keeps one only if
+needless switches. The shrinker replays *candidates* (edited decision lists, or actor orders) and
+keeps one only if
 
 * it gives the same verdict kind (and, for an actor's exception, the same exception type; for a
   proved livelock, again a proved lasso rather than a step bound), and
-* its schedule is strictly simpler under ``Schedule.sort_key``: fewer departures from the default
-  policy, then fewer choice points, then smaller answers.
+* it is strictly simpler: fewer preemptions (what the field counts), then ``Schedule.sort_key``
+  (fewer departures from the default policy, then fewer choice points, then smaller answers).
 
 Each kept candidate is normalised to the decisions the run actually took (trailing default
 answers dropped, since a replay answers 0 after the end anyway), so the result is a schedule the
@@ -14,18 +15,20 @@ ordinary ``ReplayOracle`` reproduces exactly and that the corpus stores as it is
 
 The passes, repeated until a whole round changes nothing or the time limit is reached:
 
-1. truncate: keep the shortest prefix that still fails (the rest follows the default policy,
+1. join turns: two blocks of steps of one actor with others between become one
+   (``schedfuzz.blocks``); this removes most of a walk's switches in a few dozen runs;
+2. truncate: keep the shortest prefix that still fails (the rest follows the default policy,
    also for a livelock, whose cycle the run loop then finds again);
-2. delete runs of 8, 4, 2 and 1 consecutive decisions (later choices move up to earlier points);
-3. zero runs of 8, 4, 2 and 1 decisions (each zeroed decision is one departure fewer);
-4. lower each answer above 1 towards 1 (a nearer actor in the rotation);
-5. move each departure one choice point later (same count, but a canonical, later placement);
-6. when passes 1-5 are stuck: a bounded exhaustive search (``engines.dfs`` pricing every
+3. delete runs of 8, 4, 2 and 1 consecutive decisions (later choices move up to earlier points);
+4. zero runs of 8, 4, 2 and 1 decisions (each zeroed decision is one departure fewer);
+5. lower each answer above 1 towards 1 (a nearer actor in the rotation);
+6. move each departure one choice point later (same count, but a canonical, later placement);
+7. when passes 1-6 are stuck: a bounded exhaustive search (``engines.dfs`` pricing every
    departure, with state caching) for a failure of the same kind with fewer departures.
 
-Passes 1-5 are local: they cannot turn three departures into one that sits somewhere else, which
-a random walk's failure often needs. Pass 6 can: it finds the fewest departures any such failure
-needs, up to ``exhaustive_runs`` runs, and hands that schedule back to the local passes.
+Passes 1-6 are local: they cannot turn three departures into one that sits somewhere else, which
+a random walk's failure sometimes needs. Pass 7 can: it finds the fewest departures any such
+failure needs, up to ``exhaustive_runs`` runs, and hands that schedule back to the local passes.
 
 Every pass is deterministic and bounded (by the schedule's length, or by a run count), and every
 kept candidate is strictly smaller, so shrinking terminates; the same failure always shrinks to
@@ -40,7 +43,9 @@ from typing import Any
 
 import attrs
 
+from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import RunResult
+from schedfuzz.blocks import GuidedOracle, joined_orders
 from schedfuzz.execute import Outcome, run
 from schedfuzz.schedule import Schedule
 
@@ -102,6 +107,11 @@ class _Timeout(Exception):
     pass
 
 
+def _simpler_first(outcome: Outcome, normal: Schedule) -> tuple[Any, ...]:
+    """The order shrinking descends: preemptions, then the schedule's own sort key."""
+    return (outcome.result.preemptions, *normal.sort_key())
+
+
 def _normal_form(outcome: Outcome) -> Schedule:
     schedule = outcome.schedule
     if schedule.cycle_start is not None:
@@ -118,12 +128,14 @@ class Shrinker:
     def __init__(self, outcome: Outcome, deadline: float, exhaustive_runs: int = 2000) -> None:
         self.best = outcome
         self.schedule = _normal_form(outcome)
+        self.key = _simpler_first(outcome, self.schedule)
         self.kind = outcome.kind
         error = outcome.error
         self.error_type = type(error) if outcome.kind == "failure" else None
         self.proved = outcome.result.lasso is not None
         self.deadline = deadline
         self.tried: set[Candidate] = set()
+        self.tried_orders: set[tuple[int, ...]] = set()
         self.runs = 0
         self.exhaustive_runs = exhaustive_runs
         self.searched_below: set[int] = set()  # departure counts pass 6 already searched under
@@ -144,22 +156,40 @@ class Shrinker:
         if key in self.tried:
             return False
         self.tried.add(key)
+        return self._keep(LenientReplay(decisions, cycle_start))
+
+    def _keep(self, oracle: Oracle) -> bool:
         if time.perf_counter() >= self.deadline:
             raise _Timeout
         best = self.best
-        outcome = run(best.info, oracle=LenientReplay(decisions, cycle_start),
-                      settings=best.settings, **best.params)
+        outcome = run(best.info, oracle=oracle, settings=best.settings, **best.params)
         self.runs += 1
         if not self.same_failure(outcome):
             return False
         normal = _normal_form(outcome)
-        if normal.sort_key() >= self.schedule.sort_key():
+        key = _simpler_first(outcome, normal)
+        if key >= self.key:
             return False
         self.best = Outcome(best.info, best.params, outcome.result, normal, best.settings)
         self.schedule = normal
+        self.key = key
         return True
 
     # -- passes: each yields candidates built from the current schedule ------------------------
+
+    def join_turns(self) -> bool:
+        """Replay the run's actor order with two turns of one actor joined, while that helps."""
+        changed = False
+        while True:
+            order = tuple(row[0] for row in self.best.result.trace.rows)
+            for candidate in joined_orders(order):
+                if candidate not in self.tried_orders:
+                    self.tried_orders.add(candidate)
+                    if self._keep(GuidedOracle(candidate)):
+                        changed = True
+                        break
+            else:
+                return changed
 
     def truncate(self) -> bool:
         """Shortest failing prefix, found by doubling then bisecting (a heuristic: fails need
@@ -263,6 +293,7 @@ class Shrinker:
         return self.consider(found.decisions, found.cycle_start)
 
     def passes(self) -> Iterator[bool]:
+        yield self.join_turns()
         yield self.truncate()
         yield self._sweep(self._delete)
         yield self._sweep(self._zero)

@@ -150,17 +150,21 @@ def test_passing_outcome_is_returned_unchanged() -> None:
 
 
 def test_local_passes_alone_are_weaker_than_with_the_exhaustive_pass() -> None:
-    """The exhaustive pass finds minimal reproducers the local edits cannot reach."""
-    name = "thp.split.nonatomic-dirty-clear"
+    """The exhaustive pass finds minimal reproducers the local edits cannot reach: a walk's
+    livelock whose cheapest lasso (0 preemptions: the default policy's own cycle) is not a few
+    edits away from the walk's."""
+    name = "thp.retry.fault-loop"
     if name not in sf.registry():
         pytest.skip("thpmodel not installed")
     report = explore(name, engine_name="random",
                      budget=Budget(max_schedules=500, seed=1, shrink_seconds=0.0001))
     assert report.outcome is not None
+    assert report.outcome.kind == "livelock"
     local = shrink(report.outcome, seconds=30, exhaustive_runs=0)
     full = shrink(report.outcome, seconds=30)
-    assert full.outcome.result.preemptions == 1
-    assert local.outcome.result.preemptions > 1
+    assert full.outcome.kind == local.outcome.kind == "livelock"
+    assert full.outcome.result.preemptions == 0
+    assert local.outcome.result.preemptions > 0
 
 
 def test_lenient_replay_clamps_and_loops() -> None:
