@@ -26,6 +26,11 @@ __all__ = ["ENGINES", "PROGRESS", "Budget", "Report", "explore", "register_engin
 def _check_budget(instance: Budget, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None and attribute.name in ("seconds", "max_preemptions"):
         return
+    if attribute.name == "checkpoint":
+        if value is not None and not isinstance(value, str):
+            msg = f"Budget.checkpoint must be a file path (str) or None, got {value!r}"
+            raise InvalidArgument(msg)
+        return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         msg = f"Budget.{attribute.name} must be a non-negative number, got {value!r}"
         raise InvalidArgument(msg)
@@ -47,6 +52,11 @@ class Budget:
         max_preemptions: for the ``dfs`` engine, the last level to explore: the search stops
             once every schedule with at most this many preemptions has run (a proof of that
             bound), or None to go on until another limit stops it.
+        checkpoint: for the ``dfs`` engine in one process, a file that holds the unfinished
+            search: resumed from if it exists, written every ``checkpoint_every`` seconds and
+            when the budget runs out, removed when the search finishes
+            (``schedfuzz.engines.dfs_checkpoint``).
+        checkpoint_every: seconds between two saves of the checkpoint.
     """
 
     max_schedules: int = attrs.field(default=1000, validator=_check_budget)
@@ -55,6 +65,8 @@ class Budget:
     shrink_seconds: float = attrs.field(default=30.0, validator=_check_budget)
     workers: int = attrs.field(default=1, validator=_check_budget)
     max_preemptions: int | None = attrs.field(default=None, validator=_check_budget)
+    checkpoint: str | None = attrs.field(default=None, validator=_check_budget)
+    checkpoint_every: float = attrs.field(default=60.0, validator=_check_budget)
 
 
 @attrs.define(eq=False)

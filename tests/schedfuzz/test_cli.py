@@ -138,7 +138,7 @@ def broken_setup() -> None:
     (["explore", "demo.abba", "--max-schedules", "-1", "--engine", "random"],
      r"Budget.max_schedules must be a non-negative number, got -1"),
     (["explore", "demo.abba", "--max-preemptions", "2"],
-     r"--max-preemptions bounds the dfs engine's search, not the hypothesis engine's"),
+     r"--max-preemptions is for the dfs engine's search, not the hypothesis engine's"),
     (["explore", "demo.abba", "--workers", "2"],
      r"Budget.workers=2: the hypothesis engine runs in one process \(engines that split "
      r"among workers: dfs, pct, random\)"),

@@ -15,9 +15,12 @@ state (current actor, its consecutive-run count), and for every actor its state,
 in a local keeps a long terminating loop from looking like a cycle. Values are frozen into
 hashable tuples: plain values as themselves, containers by content, objects with
 ``__schedfuzz_state__`` by what it returns, other objects by their ``__dict__``/slots (cycles in the
-object graph are cut by back-references), and functions, modules, classes and code objects by
-identity. Identity is only compared within one run, never ordered or saved, so it keeps runs
-deterministic.
+object graph are cut by back-references), code objects (and so functions) by where they are
+defined, modules and classes by name, and what is left (builtin functions, frames) by identity.
+
+Apart from those identities, a fingerprint's ``repr`` is the same in every process: a stateful
+search that saves its explored states (``engines.dfs_checkpoint``) finds them again in the next
+process. Identity is only compared within one run, never ordered, so it keeps runs deterministic.
 """
 
 from __future__ import annotations
@@ -29,11 +32,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from schedfuzz._core.actor import Actor
 
-__all__ = ["LassoDetector", "actor_position", "freeze", "position_only"]
+__all__ = ["LassoDetector", "actor_position", "code_key", "freeze", "position_only"]
 
 _SCALAR_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
-_BY_IDENTITY = (types.BuiltinFunctionType, types.ModuleType, type, types.CodeType,
-                types.FrameType, types.GeneratorType)
+_BY_IDENTITY = (types.BuiltinFunctionType, types.FrameType, types.GeneratorType)
 _MAX_DEPTH = 12
 
 Freezer = Callable[[Any, dict[int, int], int], Any]
@@ -88,18 +90,55 @@ def _dict(value: Any, memo: dict[int, int], depth: int) -> Any:
 
 
 def _set(value: Any, memo: dict[int, int], depth: int) -> Any:
-    return _seen(value, memo) or ("S", frozenset(_items(value, memo, depth)))
+    # Sorted by repr: a set's iteration order follows string hashes, which differ by process.
+    return _seen(value, memo) or ("S", tuple(sorted(_items(value, memo, depth), key=repr)))
+
+
+# id(code) -> (code, its key): the code object is kept so that a reused id is noticed.
+_CODE_KEYS: dict[int, tuple[types.CodeType, str]] = {}
+_PLACES: dict[tuple[str, int, str, int], int] = {}  # code objects seen per place
+
+
+def code_key(code: types.CodeType) -> str:
+    """Where ``code`` is defined: file, line, qualified name, column (Python 3.11+, which tells
+    apart two lambdas on one line), and an ordinal for code objects that still share all four,
+    so that two code objects never share a key. Without such twins, the same in every process.
+    One string, because a string caches its hash and a fingerprint is hashed at every state."""
+    entry = _CODE_KEYS.get(id(code))
+    if entry is not None and entry[0] is code:
+        return entry[1]
+    positions = getattr(code, "co_positions", None)
+    column = -1 if positions is None else next(
+        (c for _, _, c, _ in positions() if c is not None), -1)
+    place = (code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name),
+             column)
+    ordinal = _PLACES.get(place, 0)
+    _PLACES[place] = ordinal + 1
+    key = "{}:{}:{}:{}:{}".format(*place, ordinal)
+    _CODE_KEYS[id(code)] = (code, key)
+    return key
+
+
+def _code(value: Any, memo: dict[int, int], depth: int) -> Any:
+    return ("code", code_key(value))
+
+
+def _named(value: Any, memo: dict[int, int], depth: int) -> Any:
+    """A module or class: by its name (they are not state, and live as long as the run)."""
+    return ("named", getattr(value, "__module__", ""), value.__qualname__
+            if isinstance(value, type) else value.__name__)
 
 
 def _function(value: Any, memo: dict[int, int], depth: int) -> Any:
     # Two closures of the same code over equal values behave the same: compare them so.
     cells = value.__closure__ or ()
-    return ("fn", id(value.__code__), _items(cells, memo, depth),
+    return ("fn", code_key(value.__code__), _items(cells, memo, depth),
             freeze(value.__defaults__, memo, depth + 1))
 
 
 def _method(value: Any, memo: dict[int, int], depth: int) -> Any:
-    return ("method", id(value.__func__), freeze(value.__self__, memo, depth + 1))
+    return ("method", freeze(value.__func__, memo, depth + 1),
+            freeze(value.__self__, memo, depth + 1))
 
 
 def _cell(value: Any, memo: dict[int, int], depth: int) -> Any:
@@ -149,6 +188,10 @@ def _classify(t: type) -> Freezer:
         freezer = _method
     elif issubclass(t, types.CellType):
         freezer = _cell
+    elif issubclass(t, types.CodeType):
+        freezer = _code
+    elif issubclass(t, (type, types.ModuleType)):
+        freezer = _named
     elif issubclass(t, _BY_IDENTITY):
         freezer = _identity
     elif getattr(t, "__dictoffset__", 0) or "__dict__" in dir(t):
@@ -200,12 +243,15 @@ def actor_position(actor: Actor, memo: dict[int, int]) -> Any:
     frame = actor.greenlet.gr_frame
     out: list[tuple[Any, ...]] = []
     position_only_codes = _POSITION_ONLY
+    keys = _CODE_KEYS
     while frame is not None:
         code = frame.f_code
+        entry = keys.get(id(code))  # code_key(code), inlined: this runs for every frame
+        key = entry[1] if entry is not None and entry[0] is code else code_key(code)
         if id(code) in position_only_codes:
-            out.append((id(code), frame.f_lasti))
+            out.append((key, frame.f_lasti))
         else:
-            out.append((id(code), frame.f_lasti, freeze(frame.f_locals, memo)))
+            out.append((key, frame.f_lasti, freeze(frame.f_locals, memo)))
         frame = frame.f_back
     return tuple(out)
 

@@ -65,6 +65,11 @@ def _parser() -> _Parser:
     p.add_argument("--workers", type=int, metavar="N")
     p.add_argument("--max-preemptions", type=int, metavar="K",
                    help="dfs: stop after proving every schedule with at most K preemptions")
+    p.add_argument("--checkpoint", metavar="FILE",
+                   help="dfs: resume the search from FILE if it exists, save it there while it "
+                        "runs and when the budget ends; removed once the search finishes")
+    p.add_argument("--checkpoint-every", type=float, metavar="S",
+                   help="dfs: seconds between two saves of the checkpoint (default 60)")
     p.add_argument("--save", metavar="DIR", help="write the reproducer of a failure to DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run_explore)

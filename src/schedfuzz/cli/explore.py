@@ -37,19 +37,26 @@ def run_explore(args: argparse.Namespace) -> int:
     except ImportError as exc:
         msg = f"engine {args.engine!r} is not available: {exc}"
         raise BadInput(msg) from None
-    if args.max_preemptions is not None and args.engine != "dfs":
-        msg = f"--max-preemptions bounds the dfs engine's search, not the {args.engine} engine's"
+    for flag, value in (("--max-preemptions", args.max_preemptions),
+                        ("--checkpoint", args.checkpoint),
+                        ("--checkpoint-every", args.checkpoint_every)):
+        if value is not None and args.engine != "dfs":
+            msg = f"{flag} is for the dfs engine's search, not the {args.engine} engine's"
+            raise BadInput(msg)
+    if args.checkpoint_every is not None and args.checkpoint is None:
+        msg = "--checkpoint-every needs --checkpoint FILE"
         raise BadInput(msg)
     if args.max_preemptions is not None and args.max_schedules is None:
         args.max_schedules = 1 << 40  # a proof runs until the bound, not a schedule count
     limits = {"max_schedules": args.max_schedules, "seconds": args.seconds, "seed": args.seed,
-              "workers": args.workers, "max_preemptions": args.max_preemptions}
+              "workers": args.workers, "max_preemptions": args.max_preemptions,
+              "checkpoint": args.checkpoint, "checkpoint_every": args.checkpoint_every}
     budget = Budget(**{k: v for k, v in limits.items() if v is not None})
     try:
         with Ticker(sys.stderr, f"exploring {info.name} with {args.engine}", budget.seconds):
             report = explore(info, engine_name=args.engine, budget=budget, **params)
     except KeyboardInterrupt:
-        raise KeyboardInterrupt(_interrupted()) from None
+        raise KeyboardInterrupt(_interrupted(args.checkpoint)) from None
     saved = None
     unsaved = None  # why --save failed: said after the failure is shown, so it is not lost
     if report.failed and args.save is not None:
@@ -93,10 +100,17 @@ def _summary(report: Report) -> str:
     return text + (f"; {report.note}" if report.note else "")
 
 
-def _interrupted() -> str:
-    """What ``main`` says on Ctrl-C: how far the search got (the counts the ticker shows)."""
+def _interrupted(checkpoint: str | None) -> str:
+    """What ``main`` says on Ctrl-C: how far the search got (the counts the ticker shows), and
+    where its last save is."""
     done = progress()
-    return "interrupted" + (f" after {done}" if done else "")
+    text = "interrupted" + (f" after {done}" if done else "")
+    if checkpoint is not None:
+        import os
+
+        text += ("; the last save is in " + checkpoint if os.path.exists(checkpoint)
+                 else "; nothing saved yet")
+    return text
 
 
 def _schedules(n: int) -> str:

@@ -41,8 +41,10 @@ import attrs
 
 from schedfuzz._core.actor import ActorState
 from schedfuzz._core.runner import Runner, RunResult
+from schedfuzz.engines import dfs_checkpoint
 from schedfuzz.engines.stategraph import Edge, Lasso, StateGraph
 from schedfuzz.engines.view import RunCount, asking_runner, enabled_mask, keeps_current
+from schedfuzz.errors import InvalidArgument
 from schedfuzz.execute import Outcome, run
 from schedfuzz.explore import PROGRESS, Budget, Report, register_engine
 from schedfuzz.scenario import ScenarioInfo
@@ -173,7 +175,11 @@ class DfsSearch:
         self.by_deviation = by_deviation
         self.accept = accept
         self.rejected = 0  # failures ``accept`` turned down
-        self.graph = StateGraph()
+        # A checkpoint's states must be found again by another process: stable hashes.
+        self.graph = StateGraph(stable=budget.checkpoint is not None)
+        self.verified = -1  # the highest level explored completely
+        self.lasso: Lasso | None = None  # the cheapest livelock in the graph, once there is one
+        self.stopped_by_budget = False
         self.level = 0
         self.stack: list[Item] = []
         self.next_level: list[Item] = []
@@ -233,23 +239,52 @@ class DfsSearch:
             return None
 
     def explore(self) -> Report:
+        """Run the search; with ``budget.checkpoint``, resume it from the file if there is one,
+        save it there until it finishes, and remove the file when it does."""
         started = time.perf_counter()
+        path = self.budget.checkpoint
+        before = None if path is None else dfs_checkpoint.restore(self, path)
+        if before is None:
+            self.stack.append(Item(b"", None, 0))
+        resumed_runs = self.runs
+        self.stopped_by_budget = False
+        report = self._explore(started, before or 0.0, resumed_runs)
+        if path is None:
+            return report
+        notes = [report.note] if report.note else []
+        if before is not None:  # the counts are the whole search's, and so is the time
+            notes.insert(0, f"resumed from {path} ({resumed_runs} runs, {before:.0f}s before)")
+            report.stats["resumed_runs"] = resumed_runs
+            report.seconds += before
+        if self.stopped_by_budget:
+            dfs_checkpoint.save(self, path, (before or 0.0) + time.perf_counter() - started)
+            notes.append(f"unfinished: saved in {path}, run again to go on")
+        else:
+            dfs_checkpoint.remove(path)
+        report.note = "; ".join(notes)
+        return report
+
+    def _explore(self, started: float, before: float, resumed_runs: int) -> Report:
         budget = self.budget
         deadline = None if budget.seconds is None else started + budget.seconds
+        path = budget.checkpoint
+        save_at = started + budget.checkpoint_every
         report = Report(self.info, dict(self.params), "dfs")
-        self.stack.append(Item(b"", None, 0))
-        verified = -1  # highest level explored completely
-        lasso: Lasso | None = None  # the cheapest livelock in the graph, once there is one
         while True:
             while self.stack:
                 if self.stop is not None and self.level > self.stop.value:
-                    return self._finish(report, verified, started)  # a cheaper one exists
-                if self.runs >= budget.max_schedules or (
-                        deadline is not None and time.perf_counter() >= deadline):
-                    if lasso is not None:
-                        return self._livelock(report, lasso, verified, started) or \
-                            self._finish(report, verified, started)
-                    return self._finish(report, verified, started)
+                    return self._finish(report, started)  # a cheaper one exists
+                now = time.perf_counter()
+                if self.runs - resumed_runs >= budget.max_schedules or (
+                        deadline is not None and now >= deadline):
+                    self.stopped_by_budget = True
+                    if self.lasso is not None:
+                        return self._livelock(report, self.lasso, started) or \
+                            self._finish(report, started)
+                    return self._finish(report, started)
+                if path is not None and now >= save_at:  # between two runs: a consistent state
+                    dfs_checkpoint.save(self, path, before + now - started)
+                    save_at = time.perf_counter() + budget.checkpoint_every
                 result = self.run_item(self.stack.pop())
                 if result is not None and result.error is not None:
                     if self.accept is None or self.accept(result):
@@ -258,24 +293,24 @@ class DfsSearch:
                     self.rejected += 1
             if self.stateful and self.check_livelocks:
                 cheapest = self.graph.cheapest_lasso()
-                if cheapest is not None and (lasso is None or cheapest.cost < lasso.cost):
-                    lasso = cheapest
-            verified = self.level
+                if cheapest is not None and (self.lasso is None or cheapest.cost < self.lasso.cost):
+                    self.lasso = cheapest
+            self.verified = self.level
             # A livelock whose stem and one turn cost more than this level may have a cheaper
             # one among the states a higher level reaches: go on until none can be cheaper.
             last = not self.next_level or (self.max_preemptions is not None
                                            and self.level >= self.max_preemptions)
-            if lasso is not None and (lasso.cost <= self.level or last):
-                found = self._livelock(report, lasso, verified, started)
+            if self.lasso is not None and (self.lasso.cost <= self.level or last):
+                found = self._livelock(report, self.lasso, started)
                 if found is not None:
-                    self._found(lasso.cost)
+                    self._found(self.lasso.cost)
                     return found
-                lasso = None
+                self.lasso = None
             if not self.next_level:
                 report.complete = not self.beyond_bound
-                return self._finish(report, verified, started)
+                return self._finish(report, started)
             if last:
-                return self._finish(report, verified, started)
+                return self._finish(report, started)
             self.level += 1
             self.stack = self.next_level[::-1]  # first deferred is explored first
             self.next_level = []
@@ -295,7 +330,8 @@ class DfsSearch:
                              "states": len(self.graph), "edges": len(self.graph.edges),
                              "pending": len(self.stack) + len(self.next_level)})
 
-    def _finish(self, report: Report, verified: int, started: float) -> Report:
+    def _finish(self, report: Report, started: float) -> Report:
+        verified = self.verified
         self._stats(report)
         states = f"{len(self.graph)} states, " if self.stateful else ""
         if report.complete and self.stateful:
@@ -334,10 +370,10 @@ class DfsSearch:
                        f"preemptions was explored without failure")
         return report
 
-    def _livelock(self, report: Report, lasso: Lasso, verified: int,
-                  started: float) -> Report | None:
+    def _livelock(self, report: Report, lasso: Lasso, started: float) -> Report | None:
         """Report ``lasso`` after replaying it, or None (and stop looking for livelocks) if
         the replay is not a failure the caller accepts."""
+        verified = self.verified
         schedule = Schedule((*lasso.stem, *lasso.cycle), len(lasso.stem))
         outcome: Outcome = run(self.info, schedule=schedule, settings=self.settings,
                                **self.params)
@@ -400,6 +436,11 @@ def dfs_engine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
     to ``budget.max_preemptions`` if given, in ``budget.workers`` processes."""
     if budget.workers > 1:
         from schedfuzz.engines.dfs_workers import parallel_search
+
+        if budget.checkpoint is not None:
+            msg = ("a dfs checkpoint holds one process's search: use it with one worker, "
+                   f"not {budget.workers}")
+            raise InvalidArgument(msg)
 
         return parallel_search(info, params, settings, budget)
     return search(info, params, settings, budget, max_preemptions=budget.max_preemptions)

@@ -29,6 +29,7 @@ explored every state and edge that costs at most that much (``dfs`` checks this)
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 
 import attrs
@@ -36,6 +37,11 @@ import attrs
 __all__ = ["Edge", "Lasso", "StateGraph"]
 
 UNREACHED = 1 << 30
+
+
+def _stable_hash(fingerprint: object) -> int:
+    digest = hashlib.blake2b(repr(fingerprint).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
 @attrs.frozen(slots=True)
@@ -69,23 +75,28 @@ class StateGraph:
     1e-6 for five million states); hashes only decide *whether* a state was seen, never an
     order, so the search stays deterministic. The way to a state is not stored: the edges hold
     every way, and ``cheapest_lasso`` takes the cheapest.
+
+    ``stable=True`` hashes the fingerprint's ``repr`` with BLAKE2b instead of ``hash()``, whose
+    string hashes differ by process: slower, but the hashes of a saved search
+    (``dfs_checkpoint``) still name the same states when another process resumes it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stable: bool = False) -> None:
         self.ids: dict[int, int] = {}
         self.depth: list[int] = []  # decisions from the start to here, on the first way found
         self.enabled: list[int] = []  # bit mask of enabled actors here
         self.edges: list[Edge] = []
+        self.key = _stable_hash if stable else hash
 
     def __len__(self) -> int:
         return len(self.depth)
 
     def find(self, fingerprint: object) -> int | None:
-        return self.ids.get(hash(fingerprint))
+        return self.ids.get(self.key(fingerprint))
 
     def add(self, fingerprint: object, depth: int, enabled: int) -> int:
         nid = len(self.depth)
-        self.ids[hash(fingerprint)] = nid
+        self.ids[self.key(fingerprint)] = nid
         self.depth.append(depth)
         self.enabled.append(enabled)
         return nid

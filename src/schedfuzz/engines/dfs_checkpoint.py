@@ -1,0 +1,161 @@
+"""Saving and resuming a long ``dfs`` search: the checkpoint file.
+
+A proof of a few preemptions on a real protocol can take hours, longer than a CI job or a laptop
+lid allows (loom has ``LOOM_CHECKPOINT_FILE`` for this, TLC ``-recover``). With
+``Budget.checkpoint`` (``schedfuzz explore --engine dfs --checkpoint FILE``) the search writes its
+whole state to the file every ``Budget.checkpoint_every`` seconds and when its budget runs out,
+and a search started with the file present goes on from there: the levels done, the subtrees
+still to run and, when stateful, every state and edge seen. Runs are deterministic and the search
+is saved only between two runs, so a resumed search takes exactly the runs the uninterrupted one
+would have, and ends with the same states, runs and verdict. A Ctrl-C loses only the runs since
+the last save.
+
+The file is written atomically (a temporary file in the same folder, then a rename), so a crash
+while saving leaves the previous checkpoint whole. When the search finishes (a proof, a failure,
+the whole space) the file is removed: it only ever holds an unfinished search.
+
+The format is ``marshal`` of plain values (lists, tuples, ints, bytes) after a header that names
+the scenario, its parameters, the settings and the search options; loading one runs no code from
+the file, unlike pickle. marshal's encoding is tied to the Python version, which the header
+records as well.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+import tempfile
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import attrs
+
+from schedfuzz.engines.stategraph import Edge, Lasso, StateGraph
+from schedfuzz.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from schedfuzz.engines.dfs import DfsSearch
+
+__all__ = ["remove", "restore", "save"]
+
+FORMAT = "schedfuzz-dfs-checkpoint"
+VERSION = 1
+
+
+def _header(search: DfsSearch) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed by ``search``."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "python": list(sys.version_info[:2]),
+        "scenario": search.info.name,
+        "params": repr(sorted(search.params.items())),
+        "settings": repr(attrs.asdict(search.settings)),
+        "max_preemptions": search.max_preemptions,
+        "by_deviation": search.by_deviation,
+    }
+
+
+def save(search: DfsSearch, path: str, seconds: float) -> None:
+    """Write ``search`` (between two runs) to ``path`` atomically; ``seconds``: its time so far."""
+    graph = search.graph
+    body = {
+        "level": search.level,
+        "stack": [(i.prefix, i.node, i.cost) for i in search.stack],
+        "next_level": [(i.prefix, i.node, i.cost) for i in search.next_level],
+        "runs": search.runs,
+        "pruned": search.pruned,
+        "rejected": search.rejected,
+        "beyond_bound": search.beyond_bound,
+        "stateful": search.stateful,
+        "check_livelocks": search.check_livelocks,
+        "verified": search.verified,
+        "lasso": None if search.lasso is None else attrs.astuple(search.lasso),
+        "seconds": seconds,
+        "ids": graph.ids,
+        "depth": graph.depth,
+        "enabled": graph.enabled,
+        "edges": [attrs.astuple(e) for e in graph.edges],
+    }
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            marshal.dump(_header(search), f)
+            marshal.dump(body, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def restore(search: DfsSearch, path: str) -> float | None:
+    """Load the checkpoint at ``path`` into a fresh ``search``; returns the seconds the search
+    had taken before, or None if there is no such file. A file that is not a checkpoint of this
+    search raises ``InvalidArgument`` naming the file and what differs."""
+    try:
+        with open(path, "rb") as f:
+            header = marshal.load(f)
+            ours = isinstance(header, dict) and header.get("format") == FORMAT
+            body = marshal.load(f) if ours else None
+    except FileNotFoundError:
+        return None
+    except (EOFError, ValueError, TypeError) as exc:
+        _refuse(path, f"unreadable ({exc or type(exc).__name__})")
+    except OSError as exc:
+        _refuse(path, exc.strerror or str(exc))
+    if not ours:
+        _refuse(path, "not a schedfuzz dfs checkpoint")
+    for key, value in _header(search).items():
+        if header.get(key) != value:
+            _refuse(path, f"it was written for {key} {header.get(key)!r}, and this search has "
+                          f"{value!r}")
+    try:
+        return _load(search, body)  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError) as exc:
+        _refuse(path, f"damaged ({type(exc).__name__}: {exc})")
+
+
+def _load(search: DfsSearch, body: dict[str, Any]) -> float:
+    from schedfuzz.engines.dfs import Item  # dfs imports this module
+
+    search.level = body["level"]
+    search.stack = [Item(*t) for t in body["stack"]]
+    search.next_level = [Item(*t) for t in body["next_level"]]
+    search.runs = body["runs"]
+    search.pruned = body["pruned"]
+    search.rejected = body["rejected"]
+    search.beyond_bound = body["beyond_bound"]
+    search.stateful = body["stateful"]
+    search.check_livelocks = body["check_livelocks"]
+    search.verified = body["verified"]
+    lasso = body["lasso"]
+    search.lasso = None if lasso is None else Lasso(*lasso)
+    graph = StateGraph(stable=True)  # the hashes saved are stable ones
+    graph.ids = body["ids"]
+    graph.depth = body["depth"]
+    graph.enabled = body["enabled"]
+    graph.edges = [Edge(*t) for t in body["edges"]]
+    if not len(graph.depth) == len(graph.enabled) == len(graph.ids):
+        msg = "the state tables differ in length"
+        raise ValueError(msg)
+    search.graph = graph
+    return float(body["seconds"])
+
+
+def _refuse(path: str, why: str) -> NoReturn:
+    msg = f"checkpoint {path}: {why}; remove it to start the search afresh"
+    raise InvalidArgument(msg)
+
+
+def remove(path: str) -> None:
+    """Remove the checkpoint of a search that finished (missing is fine)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

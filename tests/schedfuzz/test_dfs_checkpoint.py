@@ -1,0 +1,232 @@
+"""Saving and resuming a dfs search: the resumed search ends exactly as the uninterrupted one."""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schedfuzz as sf
+from schedfuzz.cli import main
+from schedfuzz.engines import dfs
+from schedfuzz.explore import Budget
+from schedfuzz.scenario import resolve
+from schedfuzz.settings import Settings
+
+C17 = "thp.upstream.c17"
+SMALL = {"actors": "writer,faulter"}
+
+# One leg of a search in a fresh interpreter: at most N runs, then save (or finish).
+LEG = """
+import json, sys
+import thpmodel.scenarios
+from schedfuzz.engines import dfs
+from schedfuzz.explore import Budget
+from schedfuzz.scenario import resolve
+from schedfuzz.settings import Settings
+name, params, bound, runs, path = json.loads(sys.argv[1])
+report = dfs.DfsSearch(resolve(name), params, Settings(), Budget(max_schedules=runs,
+                       checkpoint=path), max_preemptions=bound).explore()
+print(json.dumps({"note": report.note, "runs": report.schedules, "verdict": report.verdict,
+                  "states": report.stats.get("states"),
+                  "schedule": None if report.outcome is None
+                  else report.outcome.schedule.encode()}))
+"""
+
+
+def one_error_line(err: str) -> str:
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    return err.strip()
+
+
+def _leg(name: str, params: dict[str, Any], bound: int | None, runs: int, path: Path,
+         hash_seed: int) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
+    out = subprocess.run([sys.executable, "-c", LEG, json.dumps([name, params, bound, runs,
+                                                                   str(path)])],
+                         capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout)
+
+
+def _whole(name: str, params: dict[str, Any], bound: int | None) -> sf.explore.Report:
+    return dfs.DfsSearch(resolve(name), params, Settings(), Budget(max_schedules=1 << 40),
+                         max_preemptions=bound).explore()
+
+
+@pytest.mark.parametrize(("name", "params", "bound", "legs"), [
+    (C17, SMALL, 1, 3),  # a proof: no failure with at most 1 preemption
+    ("demo.polite-livelock", {}, None, 2),  # a livelock, found in the state graph
+])
+def test_a_search_resumed_in_other_processes_ends_as_the_uninterrupted_one(
+        tmp_path: Path, name: str, params: dict[str, Any], bound: int | None,
+        legs: int) -> None:
+    """Stopped every few runs and resumed in a new process with another PYTHONHASHSEED: the
+    states are found again (stable hashes), and the last leg reports what one search does."""
+    if name not in sf.registry():
+        pytest.skip("thpmodel not installed")
+    whole = _whole(name, params, bound)
+    path = tmp_path / "search.ckpt"
+    per_leg = whole.schedules // legs + 1
+    for leg in range(legs - 1):
+        part = _leg(name, params, bound, per_leg, path, hash_seed=leg + 1)
+        assert "unfinished: saved in" in part["note"]
+        assert path.exists()
+    last = _leg(name, params, bound, 1 << 40, path, hash_seed=legs + 7)
+    assert last["note"].startswith(f"resumed from {path} ({per_leg * (legs - 1)} runs")
+    assert last["runs"] == whole.schedules
+    assert last["states"] == whole.stats["states"]
+    assert last["verdict"] == whole.verdict
+    assert last["schedule"] == (None if whole.outcome is None
+                                else whole.outcome.schedule.encode())
+    assert last["note"].endswith(whole.note)
+    assert not path.exists()  # a finished search leaves no checkpoint
+
+
+def test_a_stateless_search_resumes_too(tmp_path: Path) -> None:
+    """Without state caching the checkpoint is the subtrees still to run."""
+    path = str(tmp_path / "stateless.ckpt")
+    info = resolve("demo.spin-wait")
+
+    def search(runs: int) -> sf.explore.Report:
+        return dfs.DfsSearch(info, {}, Settings(), Budget(max_schedules=runs, checkpoint=path),
+                             stateful=False, max_preemptions=2).explore()
+
+    whole = dfs.DfsSearch(info, {}, Settings(), Budget(max_schedules=1 << 40), stateful=False,
+                          max_preemptions=2).explore()
+    assert whole.schedules > 20
+    first = search(10)
+    assert first.schedules == 10
+    rest = search(1 << 40)
+    assert rest.schedules == whole.schedules
+    assert rest.note.endswith(whole.note)
+    assert not os.path.exists(path)
+
+
+def test_a_checkpoint_of_another_search_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = str(tmp_path / "other.ckpt")
+    info = resolve(C17)
+    budget = Budget(max_schedules=5, checkpoint=path)
+    dfs.DfsSearch(info, SMALL, Settings(), budget, max_preemptions=1).explore()
+    with pytest.raises(sf.InvalidArgument) as excinfo:
+        dfs.DfsSearch(info, {"actors": "writer"}, Settings(), budget, max_preemptions=1).explore()
+    message = str(excinfo.value)
+    assert "\n" not in message
+    assert message.startswith(f"checkpoint {path}: it was written for params ")
+    assert message.endswith("remove it to start the search afresh")
+    with pytest.raises(sf.InvalidArgument, match="max_preemptions 1, and this search has 2"):
+        dfs.DfsSearch(info, SMALL, Settings(), budget, max_preemptions=2).explore()
+    assert os.path.exists(path)  # refusing it does not lose it
+
+
+@pytest.mark.parametrize(("content", "why"), [
+    (b"", "unreadable"),
+    (marshal.dumps({"format": "something else"}), "not a schedfuzz dfs checkpoint"),
+])
+def test_a_damaged_checkpoint_is_refused_in_one_line(tmp_path: Path, content: bytes,
+                                                     why: str) -> None:
+    path = tmp_path / "bad.ckpt"
+    path.write_bytes(content)
+    with pytest.raises(sf.InvalidArgument) as excinfo:
+        dfs.DfsSearch(resolve(C17), SMALL, Settings(),
+                      Budget(max_schedules=5, checkpoint=str(path))).explore()
+    assert str(excinfo.value).startswith(f"checkpoint {path}: {why}")
+    assert "\n" not in str(excinfo.value)
+
+
+def test_a_truncated_checkpoint_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "cut.ckpt"
+    budget = Budget(max_schedules=20, checkpoint=str(path))
+    dfs.DfsSearch(resolve(C17), SMALL, Settings(), budget).explore()
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(sf.InvalidArgument, match=r"unreadable|damaged"):
+        dfs.DfsSearch(resolve(C17), SMALL, Settings(), budget).explore()
+
+
+def test_a_failure_ends_the_search_and_removes_its_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "found.ckpt"
+    budget = Budget(max_schedules=1 << 40, checkpoint=str(path), checkpoint_every=0)
+    report = dfs.DfsSearch(resolve("demo.lost-update"), {}, Settings(), budget).explore()
+    assert report.verdict == "failure"
+    assert not path.exists()
+    assert not list(tmp_path.iterdir())  # no temporary file left behind either
+
+
+def test_checkpoint_needs_one_process() -> None:
+    with pytest.raises(sf.InvalidArgument, match="one worker, not 2"):
+        sf.explore.explore(C17, engine_name="dfs",
+                           budget=Budget(workers=2, checkpoint="x.ckpt"), **SMALL)
+
+
+def test_cli_resumes_with_the_same_command(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(tmp_path / "cli.ckpt")
+    args = ["explore", C17, "-p", "actors=writer,faulter", "--engine", "dfs",
+            "--max-preemptions", "1", "--checkpoint", path, "--json"]
+    assert main([*args, "--max-schedules", "100"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["note"].endswith(f"unfinished: saved in {path}, run again to go on")
+    assert main(args) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["note"].startswith(f"resumed from {path} (100 runs, ")
+    assert "verified: no failure with at most 1 preemption" in second["note"]
+    assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize(("extra", "error"), [
+    (["--engine", "random", "--checkpoint", "x"],
+     "--checkpoint is for the dfs engine's search, not the random engine's"),
+    (["--engine", "dfs", "--checkpoint-every", "5"], "--checkpoint-every needs --checkpoint FILE"),
+])
+def test_cli_checkpoint_misuse_is_one_line(extra: list[str], error: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explore", C17, *extra]) == 2
+    assert one_error_line(capsys.readouterr().err) == f"schedfuzz explore: {error}"
+
+
+INTERRUPT_AT_RUN = [0, 5]  # runs so far, the run a Ctrl-C lands in (0: none)
+
+
+@sf.scenario("test.checkpoint.ctrl-c", expect="ok")
+def ctrl_c_once() -> None:
+    """Two workers and a snapshot; a Ctrl-C lands in one of them on a chosen run."""
+    INTERRUPT_AT_RUN[0] += 1
+    interrupt = INTERRUPT_AT_RUN[0] == INTERRUPT_AT_RUN[1]
+    done = [0, 0]
+    sf.snapshot(lambda: tuple(done))
+
+    def worker(i: int) -> None:
+        for _ in range(3):
+            sf.checkpoint("work")
+            if interrupt:
+                raise KeyboardInterrupt
+            done[i] += 1
+
+    sf.spawn(worker, 0, name="a")
+    sf.spawn(worker, 1, name="b")
+
+
+def test_ctrl_c_keeps_the_last_save_and_the_search_resumes_from_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    INTERRUPT_AT_RUN[:] = [0, 0]
+    whole = _whole("test.checkpoint.ctrl-c", {}, None)
+    path = str(tmp_path / "ctrl-c.ckpt")
+    INTERRUPT_AT_RUN[:] = [0, 5]
+    args = ["explore", "test.checkpoint.ctrl-c", "--engine", "dfs", "--checkpoint", path,
+            "--checkpoint-every", "0", "--json"]
+    assert main(args) == 130
+    err = one_error_line(capsys.readouterr().err)
+    assert err.endswith(f"; the last save is in {path}")
+    assert os.path.exists(path)  # saved before the 5th run: its 4 runs are kept
+    assert main(args) == 0
+    resumed = json.loads(capsys.readouterr().out)
+    assert resumed["note"].startswith(f"resumed from {path} (4 runs, ")
+    assert resumed["note"].endswith(whole.note)
+    assert resumed["schedules"] == whole.schedules
+    assert not os.path.exists(path)
