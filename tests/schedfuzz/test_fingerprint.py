@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import schedfuzz as sf
 from schedfuzz import ScriptOracle, checkpoint, spawn
-from schedfuzz._core.fingerprint import freeze
+from schedfuzz._core.fingerprint import code_key, freeze
 
 
 def test_closures_compare_by_code_and_captured_values() -> None:
@@ -13,6 +13,19 @@ def test_closures_compare_by_code_and_captured_values() -> None:
 
     assert freeze(make(1)) == freeze(make(1))
     assert freeze(make(1)) != freeze(make(2))
+
+
+def test_code_is_named_by_its_place_and_twins_stay_apart() -> None:
+    """Code objects by file, line and name (the same in any process), never two alike: two
+    lambdas on one line differ in behaviour, so their keys must too."""
+    one, two = (lambda: 1), (lambda: 2)
+    assert code_key(one.__code__) != code_key(two.__code__)
+    assert freeze(one) != freeze(two)
+    assert code_key(one.__code__) == code_key(one.__code__)
+    line = one.__code__.co_firstlineno
+    assert code_key(one.__code__).startswith(
+        f"test_fingerprint.py:{line}:test_code_is_named_by_its_place_and_twins_stay_apart")
+    assert freeze({3, 1, 2}) == ("S", (1, 2, 3))  # sets in one order, whatever the hash seed
 
 
 def test_iterators_show_their_position() -> None:

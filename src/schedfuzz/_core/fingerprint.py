@@ -25,6 +25,7 @@ process. Identity is only compared within one run, never ordered, so it keeps ru
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -96,25 +97,23 @@ def _set(value: Any, memo: dict[int, int], depth: int) -> Any:
 
 # id(code) -> (code, its key): the code object is kept so that a reused id is noticed.
 _CODE_KEYS: dict[int, tuple[types.CodeType, str]] = {}
-_PLACES: dict[tuple[str, int, str, int], int] = {}  # code objects seen per place
+_PLACES: dict[tuple[str, int, str], int] = {}  # code objects seen per place
 
 
 def code_key(code: types.CodeType) -> str:
-    """Where ``code`` is defined: file, line, qualified name, column (Python 3.11+, which tells
-    apart two lambdas on one line), and an ordinal for code objects that still share all four,
-    so that two code objects never share a key. Without such twins, the same in every process.
-    One string, because a string caches its hash and a fingerprint is hashed at every state."""
+    """Where ``code`` is defined: file name, line and qualified name, plus an ordinal for code
+    objects that share all three (two lambdas on one line), so that no two code objects share a
+    key. The same in every process and every checkout, twins aside (their ordinals follow the
+    order they are first seen in). One string, because a string caches its hash and a
+    fingerprint is hashed at every state."""
     entry = _CODE_KEYS.get(id(code))
     if entry is not None and entry[0] is code:
         return entry[1]
-    positions = getattr(code, "co_positions", None)
-    column = -1 if positions is None else next(
-        (c for _, _, c, _ in positions() if c is not None), -1)
-    place = (code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name),
-             column)
+    place = (os.path.basename(code.co_filename), code.co_firstlineno,
+             getattr(code, "co_qualname", code.co_name))
     ordinal = _PLACES.get(place, 0)
     _PLACES[place] = ordinal + 1
-    key = "{}:{}:{}:{}:{}".format(*place, ordinal)
+    key = "{}:{}:{}".format(*place) + (f"#{ordinal}" if ordinal else "")
     _CODE_KEYS[id(code)] = (code, key)
     return key
 

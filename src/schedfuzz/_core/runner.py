@@ -363,7 +363,8 @@ class Runner:
         memo: dict[int, int] = {}
         snap = freeze(self.snapshot(), memo) if self.snapshot is not None else None
         cur = self.current
-        actors = tuple((a.aid, a.state, a.yielded, a.signal_pending, actor_position(a, memo))
+        actors = tuple((a.aid, a.state.value, a.yielded, a.signal_pending,
+                        actor_position(a, memo))
                        for a in self.live)
         # Counts at or past the quantum behave alike: do not let them split one state into many.
         consecutive = min(self.consecutive, self.settings.fair_quantum)

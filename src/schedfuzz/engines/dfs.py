@@ -125,12 +125,13 @@ class DfsOracle:
         decisions = runner.decisions
         nid = None
         if search.stateful:
-            fingerprint = search.fingerprint(runner, consecutive)
-            nid = search.graph.find(fingerprint)
+            graph = search.graph
+            key = graph.key(search.fingerprint(runner, consecutive))
+            nid = graph.find(key)
             if nid is not None:
                 self._close(runner, nid)
                 raise _Prune
-            nid = search.graph.add(fingerprint, len(decisions), enabled_mask(runner))
+            nid = graph.add(key, len(decisions), enabled_mask(runner))
             self._close(runner, nid)
             self.edge_from = (nid, 0, runner.step, 0)
         cost = self.cost
