@@ -215,7 +215,8 @@ def _graph(edges: list[tuple[int, int, int, int, int, bool]] | list[tuple[int, i
     g = StateGraph()
     for i, mask in enumerate(enabled):  # state i first reached after i decisions
         g.add(g.key(("s", i)), i, mask)
-    g.edges = [Edge(*e) for e in edges]
+    for e in edges:
+        g.edges.append(Edge(*e))
     return g
 
 

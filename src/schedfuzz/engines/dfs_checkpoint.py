@@ -14,10 +14,10 @@ The file is written atomically (a temporary file in the same folder, then a rena
 while saving leaves the previous checkpoint whole. When the search finishes (a proof, a failure,
 the whole space) the file is removed: it only ever holds an unfinished search.
 
-The format is ``marshal`` of plain values (lists, tuples, ints, bytes) after a header that names
-the scenario, its parameters, the settings and the search options; loading one runs no code from
-the file, unlike pickle. marshal's encoding is tied to the Python version, which the header
-records as well.
+The format is ``marshal`` of plain values (lists, tuples, ints, and the state graph's array
+columns as bytes) after a header that names the scenario, its parameters, the settings and the
+search options; loading one runs no code from the file, unlike pickle. marshal's encoding is tied
+to the Python version, which the header records as well.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
-from schedfuzz.engines.stategraph import Edge, Lasso, StateGraph
+from schedfuzz.engines.stategraph import Lasso, StateGraph
+from schedfuzz.engines.statetable import EdgeTable, KeyTable
 from schedfuzz.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -72,10 +73,10 @@ def save(search: DfsSearch, path: str, seconds: float) -> None:
         "verified": search.verified,
         "lasso": None if search.lasso is None else attrs.astuple(search.lasso),
         "seconds": seconds,
-        "ids": graph.ids,
-        "depth": graph.depth,
+        "ids": graph.ids.dump(),
+        "depth": graph.depth.tobytes(),
         "enabled": graph.enabled,
-        "edges": [attrs.astuple(e) for e in graph.edges],
+        "edges": graph.edges.dump(),
     }
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", dir=folder)
@@ -137,10 +138,10 @@ def _load(search: DfsSearch, body: dict[str, Any]) -> float:
     lasso = body["lasso"]
     search.lasso = None if lasso is None else Lasso(*lasso)
     graph = StateGraph(stable=True)  # the hashes saved are stable ones
-    graph.ids = body["ids"]
-    graph.depth = body["depth"]
+    graph.ids = KeyTable.load(body["ids"])
+    graph.depth.frombytes(body["depth"])
     graph.enabled = body["enabled"]
-    graph.edges = [Edge(*t) for t in body["edges"]]
+    graph.edges = EdgeTable.load(body["edges"])
     if not len(graph.depth) == len(graph.enabled) == len(graph.ids):
         msg = "the state tables differ in length"
         raise ValueError(msg)

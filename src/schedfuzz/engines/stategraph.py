@@ -31,10 +31,13 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+from array import array
 from collections import deque
 from typing import Any
 
 import attrs
+
+from schedfuzz.engines.statetable import Edge, EdgeTable, KeyTable
 
 __all__ = ["Edge", "Lasso", "StateGraph"]
 
@@ -48,19 +51,6 @@ def _stable_hash(fingerprint: Any) -> int:
         data = repr(fingerprint).encode()
     digest = hashlib.blake2b(data, digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
-
-
-@attrs.frozen(slots=True)
-class Edge:
-    """A decision at ``src`` and the forced steps after it, up to the state ``dst``."""
-
-    src: int
-    choice: int
-    dst: int
-    ran: int
-    through: int
-    progress: bool
-    cost: int = 0
 
 
 @attrs.frozen(slots=True)
@@ -89,10 +79,10 @@ class StateGraph:
     """
 
     def __init__(self, stable: bool = False) -> None:
-        self.ids: dict[int, int] = {}
-        self.depth: list[int] = []  # decisions from the start to here, on the first way found
-        self.enabled: list[int] = []  # bit mask of enabled actors here
-        self.edges: list[Edge] = []
+        self.ids = KeyTable()
+        self.depth = array("q")  # decisions from the start to here, on the first way found
+        self.enabled: list[int] = []  # bit mask of enabled actors here (may pass 64 bits)
+        self.edges = EdgeTable()
         self.key = _stable_hash if stable else hash
 
     def __len__(self) -> int:
@@ -111,15 +101,14 @@ class StateGraph:
 
     def components(self) -> list[list[int]]:
         """Strongly connected components of the progress-free edges (iterative Tarjan), each
-        with at least one internal edge, in a deterministic order."""
+        with at least one internal edge, in a deterministic order. The successors are kept in
+        two arrays (offsets and targets) and the marks in arrays too, so the peak it adds is
+        some 40 bytes a state, not the 200 of lists of int objects."""
         n = len(self)
-        succ: list[list[int]] = [[] for _ in range(n)]
-        for e in self.edges:
-            if not e.progress:
-                succ[e.src].append(e.dst)
-        index = [-1] * n
-        low = [0] * n
-        on_stack = [False] * n
+        first, targets = self._successors()
+        index = array("q", [-1]) * n
+        low = array("q", bytes(8 * n))
+        on_stack = bytearray(n)
         stack: list[int] = []
         out: list[list[int]] = []
         counter = 0
@@ -133,10 +122,11 @@ class StateGraph:
                     index[v] = low[v] = counter
                     counter += 1
                     stack.append(v)
-                    on_stack[v] = True
-                if i < len(succ[v]):
+                    on_stack[v] = 1
+                k = first[v] + i
+                if k < first[v + 1]:
                     work.append((v, i + 1))
-                    w = succ[v][i]
+                    w = targets[k]
                     if index[w] < 0:
                         work.append((w, 0))
                     elif on_stack[w]:
@@ -146,16 +136,32 @@ class StateGraph:
                     comp = []
                     while True:
                         w = stack.pop()
-                        on_stack[w] = False
+                        on_stack[w] = 0
                         comp.append(w)
                         if w == v:
                             break
-                    if len(comp) > 1 or v in succ[v]:
+                    if len(comp) > 1 or v in targets[first[v]:first[v + 1]]:
                         out.append(sorted(comp))
                 if work:
                     parent = work[-1][0]
                     low[parent] = min(low[parent], low[v])
         return out
+
+    def _successors(self) -> tuple[array[int], array[int]]:
+        """The progress-free edges by source, in edge order: the successors of ``v`` are
+        ``targets[first[v]:first[v + 1]]``."""
+        n = len(self)
+        first = array("q", bytes(8 * (n + 1)))
+        for src, _ in self.edges.progress_free():
+            first[src + 1] += 1
+        for v in range(n):
+            first[v + 1] += first[v]
+        fill = array("q", first)
+        targets = array("q", bytes(8 * first[n]))
+        for src, dst in self.edges.progress_free():
+            targets[fill[src]] = dst
+            fill[src] += 1
+        return first, targets
 
     def fair_cycle(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
         """A livelock as ``(stem decisions, cycle decisions)``, or None if there is none."""
@@ -171,13 +177,14 @@ class StateGraph:
         run loop's lasso check confirms it. A component whose fair cycles all pass some state
         twice gets a closed walk through every edge instead.
         """
+        components = self.components()
+        if not components:
+            return None
         dist, via = self._distances()
         best: tuple[int, int, int, list[Edge]] | None = None  # (cost, length, entry, edges)
         left = [budget]
-        for comp in self.components():
-            members = set(comp)
-            inner = [e for e in self.edges
-                     if not e.progress and e.src in members and e.dst in members]
+        for comp in components:
+            inner = self.edges.within(set(comp))
             always = -1
             ran = 0
             for nid in comp:
@@ -199,38 +206,44 @@ class StateGraph:
         cost, _, entry, cycle = best
         return Lasso(self._path(entry, via), tuple(e.choice for e in cycle), cost)
 
-    def _distances(self) -> tuple[list[int], list[Edge | None]]:
-        """The fewest preemptions to each state from the first, and the last edge of such a
-        way (0-1 breadth-first search: a free edge goes to the front of the queue)."""
-        out: list[list[Edge]] = [[] for _ in range(len(self))]
-        for e in self.edges:
-            out[e.src].append(e)
+    def _distances(self) -> tuple[list[int], list[int]]:
+        """The fewest preemptions to each state from the first, and the last edge (its index,
+        -1 for none) of such a way (0-1 breadth-first search: a free edge goes to the front of
+        the queue). Works on the edge columns: the graph may hold millions."""
+        edges = self.edges
+        srcs, dsts, flags = edges.src, edges.dst, edges.flags
+        out: list[list[int]] = [[] for _ in range(len(self))]
+        for i, src in enumerate(srcs):
+            out[src].append(i)
         dist = [UNREACHED] * len(self)
-        via: list[Edge | None] = [None] * len(self)
+        via = [-1] * len(self)
         if not dist:
             return dist, via
         dist[0] = 0
         todo = deque([0])
         while todo:
             v = todo.popleft()
-            for e in out[v]:
-                d = dist[v] + e.cost
-                if d < dist[e.dst]:
-                    dist[e.dst] = d
-                    via[e.dst] = e
-                    if e.cost:
-                        todo.append(e.dst)
+            for i in out[v]:
+                cost = flags[i] >> 1
+                d = dist[v] + cost
+                dst = dsts[i]
+                if d < dist[dst]:
+                    dist[dst] = d
+                    via[dst] = i
+                    if cost:
+                        todo.append(dst)
                     else:
-                        todo.appendleft(e.dst)
+                        todo.appendleft(dst)
         return dist, via
 
-    def _path(self, nid: int, via: list[Edge | None]) -> tuple[int, ...]:
+    def _path(self, nid: int, via: list[int]) -> tuple[int, ...]:
         """The decisions of the cheapest way from the first state to ``nid``."""
+        edges = self.edges
         out = []
-        e = via[nid]
-        while e is not None:
-            out.append(e.choice)
-            e = via[e.src]
+        i = via[nid]
+        while i >= 0:
+            out.append(edges.choice[i])
+            i = via[edges.src[i]]
         out.reverse()
         return tuple(out)
 

@@ -1,0 +1,168 @@
+"""Compact tables for a state graph of millions of states: fixed-width arrays, not objects.
+
+A stateful proof keeps every state it has seen and every edge between them. As Python objects
+(a dict entry with two int objects per state, an ``Edge`` instance per edge) that is some 260
+bytes a state; in ``array`` columns it is about 80. The search is Python-speed anyway (a few
+hundred microseconds a state), so a lookup written in Python costs nothing that shows.
+
+* ``KeyTable``: 64-bit state hashes to state numbers, open addressing with linear probing in
+  two arrays, kept at most half full.
+* ``EdgeTable``: one array per ``Edge`` field; reading an edge builds the ``Edge``.
+
+Both turn into bytes and back for a checkpoint (``dfs_checkpoint``).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+__all__ = ["Edge", "EdgeTable", "KeyTable"]
+
+
+@attrs.frozen(slots=True)
+class Edge:
+    """A decision at ``src`` and the forced steps after it, up to the state ``dst``."""
+
+    src: int
+    choice: int
+    dst: int
+    ran: int
+    through: int
+    progress: bool
+    cost: int = 0
+
+_EMPTY = -1  # no state number is negative
+
+
+class KeyTable:
+    """``key -> state number``, for signed 64-bit keys (what ``hash`` and BLAKE2b give)."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._empty(capacity)
+
+    def _empty(self, capacity: int) -> None:
+        self.keys = array("q", bytes(8 * capacity))
+        self.values = array("q", [_EMPTY]) * capacity
+        self.mask = capacity - 1
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def get(self, key: int) -> int | None:
+        keys, values, mask = self.keys, self.values, self.mask
+        i = key & mask
+        while True:
+            value = values[i]
+            if value == _EMPTY:
+                return None
+            if keys[i] == key:
+                return value
+            i = (i + 1) & mask
+
+    def __setitem__(self, key: int, value: int) -> None:
+        if 2 * (self.size + 1) > len(self.values):
+            self._grow()
+        keys, values, mask = self.keys, self.values, self.mask
+        i = key & mask
+        while values[i] != _EMPTY:
+            if keys[i] == key:
+                values[i] = value
+                return
+            i = (i + 1) & mask
+        keys[i] = key
+        values[i] = value
+        self.size += 1
+
+    def _grow(self) -> None:
+        old = zip(self.keys, self.values)  # the old columns, still held by the zip
+        self._empty(2 * len(self.values))
+        for key, value in old:
+            if value != _EMPTY:
+                self[key] = value
+
+    def dump(self) -> tuple[bytes, bytes, int]:
+        return self.keys.tobytes(), self.values.tobytes(), self.size
+
+    @classmethod
+    def load(cls, data: Any) -> KeyTable:
+        keys, values, size = data
+        table = cls(1)
+        table.keys = array("q")
+        table.keys.frombytes(keys)
+        table.values = array("q")
+        table.values.frombytes(values)
+        capacity = len(table.values)
+        if capacity & (capacity - 1) or len(table.keys) != capacity or not 0 <= size <= capacity:
+            msg = "the state table's columns do not fit together"
+            raise ValueError(msg)
+        table.mask = capacity - 1
+        table.size = size
+        return table
+
+
+class EdgeTable:
+    """The edges of a state graph, one column per field; ``table[i]`` is an ``Edge``."""
+
+    def __init__(self) -> None:
+        self.src = array("q")
+        self.choice = array("q")
+        self.dst = array("q")
+        self.flags = array("B")  # progress | cost << 1
+        # Actor masks may exceed 64 bits (many actors): lists, whose small ints are shared.
+        self.ran: list[int] = []
+        self.through: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+    def append(self, edge: Edge) -> None:
+        self.src.append(edge.src)
+        self.choice.append(edge.choice)
+        self.dst.append(edge.dst)
+        self.flags.append(edge.progress | edge.cost << 1)
+        self.ran.append(edge.ran)
+        self.through.append(edge.through)
+
+    def __getitem__(self, i: int) -> Edge:
+        flags = self.flags[i]
+        return Edge(self.src[i], self.choice[i], self.dst[i], self.ran[i], self.through[i],
+                    bool(flags & 1), flags >> 1)
+
+    def __iter__(self) -> Iterator[Edge]:
+        for i in range(len(self.src)):
+            yield self[i]
+
+    def within(self, members: set[int]) -> list[Edge]:
+        """The edges without a progress mark between two of ``members``."""
+        return [self[i] for i, (src, dst, flags) in enumerate(zip(self.src, self.dst, self.flags))
+                if not flags & 1 and src in members and dst in members]
+
+    def progress_free(self) -> Iterator[tuple[int, int]]:
+        """``(src, dst)`` of every edge without a progress mark, without building edges."""
+        for src, dst, flags in zip(self.src, self.dst, self.flags):
+            if not flags & 1:
+                yield src, dst
+
+    def dump(self) -> tuple[bytes, bytes, bytes, bytes, list[int], list[int]]:
+        return (self.src.tobytes(), self.choice.tobytes(), self.dst.tobytes(),
+                self.flags.tobytes(), self.ran, self.through)
+
+    @classmethod
+    def load(cls, data: Any) -> EdgeTable:
+        table = cls()
+        src, choice, dst, flags, table.ran, table.through = data
+        table.src.frombytes(src)
+        table.choice.frombytes(choice)
+        table.dst.frombytes(dst)
+        table.flags.frombytes(flags)
+        n = len(table.src)
+        if not n == len(table.choice) == len(table.dst) == len(table.flags) == \
+                len(table.ran) == len(table.through):
+            msg = "the edge table's columns differ in length"
+            raise ValueError(msg)
+        return table
