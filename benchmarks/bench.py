@@ -16,8 +16,8 @@ Sections (each a function returning a flat dict of figures):
 * ``first_failure``: schedules and seconds to the first failure of every buggy scenario under
   each engine, the median over several seeds; the shrunk reproducer's preemptions against the
   minimum the exhaustive engine proves.
-* ``stateful``: states explored and states per second of the stateful exhaustive search on the
-  clean scenarios that declare a snapshot.
+* ``stateful``: states explored, states per second and bytes of state graph per state of the
+  stateful exhaustive search on the clean scenarios that declare a snapshot.
 * ``threads``: the same bugs written with real ``threading`` threads under
   ``sys.setswitchinterval(1e-6)``, run for the same time budget: what a Python user has today.
 * ``memory`` (only with ``--memory``): RSS growth over 100,000 runs of a small scenario, and
@@ -308,6 +308,8 @@ def _stateful_row(name: str, scale: Scale) -> dict[str, Any]:
         "states": states,
         "runs": report.schedules,
         "states_per_s": round(states / report.seconds, 1) if report.seconds else 0.0,
+        "graph_bytes_per_state": round(report.stats.get("graph_bytes", 0) / states, 1)
+        if states else None,
         "complete": report.complete,
         "verified_preemptions": report.stats.get("verified_preemptions"),
         "note": report.note,
@@ -323,6 +325,8 @@ def bench_stateful(scale: Scale) -> Figures:
     return {
         "stateful": rows,
         "stateful_states_per_s_median": round(statistics.median(rates), 1) if rates else 0.0,
+        "stateful_graph_bytes_per_state_max": max(
+            (r["graph_bytes_per_state"] or 0 for r in rows.values()), default=0),
         "stateful_complete": sum(1 for r in rows.values() if r["complete"]),
         "stateful_scenarios": len(rows),
     }

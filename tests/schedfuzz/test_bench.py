@@ -19,8 +19,9 @@ NUMBERS = [
     "dfs_schedules_per_s_median", "hypothesis_schedules_per_s_median",
     "buggy_scenarios", "bugs_found_dfs", "bugs_found_random", "bugs_found_pct",
     "bugs_found_hypothesis", "shrunk_at_minimum_random", "shrunk_at_minimum_pct",
-    "stateful_states_per_s_median", "stateful_complete", "threads_bugs_found",
-    "threads_bug_rate", "memory_rss_growth_kib", "memory_leaked_greenlets", "total_seconds",
+    "stateful_states_per_s_median", "stateful_graph_bytes_per_state_max", "stateful_complete",
+    "threads_bugs_found", "threads_bug_rate", "memory_rss_growth_kib", "memory_leaked_greenlets",
+    "total_seconds",
 ]
 
 

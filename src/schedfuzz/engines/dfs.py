@@ -329,6 +329,7 @@ class DfsSearch:
         report.stats.update({"level": self.level, "runs": self.runs, "pruned": self.pruned,
                              "stateful": bool(self.stateful),
                              "states": len(self.graph), "edges": len(self.graph.edges),
+                             "graph_bytes": self.graph.nbytes(),
                              "pending": len(self.stack) + len(self.next_level)})
 
     def _finish(self, report: Report, started: float) -> Report:

@@ -88,6 +88,15 @@ class StateGraph:
     def __len__(self) -> int:
         return len(self.depth)
 
+    def nbytes(self) -> int:
+        """Bytes the tables hold (columns and list slots; not the ints a list slot may point
+        to past 256, which small masks never need)."""
+        ids, edges = self.ids, self.edges
+        columns = (ids.keys, ids.values, self.depth, edges.src, edges.choice, edges.dst,
+                   edges.flags)
+        slots = len(self.enabled) + len(edges.ran) + len(edges.through)
+        return sum(len(c) * c.itemsize for c in columns) + 8 * slots
+
     def find(self, key: int) -> int | None:
         """The state whose fingerprint has this ``key`` (``self.key(fingerprint)``), if seen."""
         return self.ids.get(key)

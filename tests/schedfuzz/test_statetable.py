@@ -1,0 +1,63 @@
+"""The state graph's compact tables: a key table and edge columns that act like a dict and a
+list of edges, in a fraction of the memory."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import schedfuzz as sf
+from schedfuzz.engines import dfs
+from schedfuzz.engines.statetable import Edge, EdgeTable, KeyTable
+from schedfuzz.explore import Budget
+from schedfuzz.scenario import resolve
+from schedfuzz.settings import Settings
+
+
+def test_key_table_acts_as_a_dict_through_growth_and_collisions() -> None:
+    rng = random.Random(7)
+    keys = [rng.randrange(-(1 << 63), 1 << 63) for _ in range(5000)]
+    keys += [k + 1024 for k in keys[:500]]  # same low bits: the same first slot
+    keys += [0, -1, 1024, -1024]
+    table, model = KeyTable(capacity=4), {}
+    for value, key in enumerate(keys):
+        table[key] = value
+        model[key] = value
+    assert len(table) == len(model)
+    assert all(table.get(key) == value for key, value in model.items())
+    assert table.get(12345678901) is None
+    assert 2 * len(table) <= len(table.values)  # never more than half full
+    again = KeyTable.load(table.dump())
+    assert all(again.get(key) == value for key, value in model.items())
+
+
+def test_edge_table_gives_back_the_edges_it_was_given() -> None:
+    edges = [Edge(0, 1, 2, 0b11, 0b01, False, 1), Edge(2, 0, 0, 1 << 70, 1 << 70, True, 0)]
+    table = EdgeTable()
+    for e in edges:
+        table.append(e)
+    assert list(table) == edges
+    assert table[1] == edges[1]  # actor masks wider than 64 bits survive
+    assert list(table.progress_free()) == [(0, 2)]
+    assert table.within({0, 2}) == [edges[0]]
+    assert list(EdgeTable.load(table.dump())) == edges
+
+
+def test_damaged_columns_are_refused() -> None:
+    keys, values, size = KeyTable().dump()
+    with pytest.raises(ValueError, match="do not fit"):
+        KeyTable.load((keys, values[:8], size))
+    src, choice, dst, flags, _, through = EdgeTable().dump()
+    with pytest.raises(ValueError, match="differ in length"):
+        EdgeTable.load((src, choice, dst, flags, [1], through))
+
+
+def test_a_real_search_keeps_about_a_hundred_bytes_a_state() -> None:
+    name = "thp.upstream.c17"
+    if name not in sf.registry():
+        pytest.skip("thpmodel not installed")
+    report = dfs.DfsSearch(resolve(name), {"actors": "writer,faulter"}, Settings(),
+                           Budget(max_schedules=1 << 40), max_preemptions=1).explore()
+    states = report.stats["states"]
+    assert states > 1000
+    assert report.stats["graph_bytes"] / states < 130
