@@ -29,6 +29,10 @@ the search reports the graph's cheapest lasso only once the levels explored cove
 on to higher levels until they do or the budget ends (then the note says how far it is proved).
 Soundness rests on the fingerprint seeing all state that matters: the snapshot plus every actor's
 frames. Shared state that neither shows (a module global, say) makes pruning unsound.
+
+A long search can stop and go on in another process (``Budget.checkpoint``: the levels, the
+subtrees still to run and the state graph are saved between two runs, ``dfs_checkpoint.py``).
+What the report says is worded in ``dfs_report.py``.
 """
 
 from __future__ import annotations
@@ -42,13 +46,12 @@ import attrs
 from schedfuzz._core.actor import ActorState
 from schedfuzz._core.runner import Runner, RunResult
 from schedfuzz.engines import dfs_checkpoint
+from schedfuzz.engines.dfs_report import DfsReporting
 from schedfuzz.engines.stategraph import Edge, Lasso, StateGraph
 from schedfuzz.engines.view import RunCount, asking_runner, enabled_mask, keeps_current
 from schedfuzz.errors import InvalidArgument
-from schedfuzz.execute import Outcome, run
 from schedfuzz.explore import PROGRESS, Budget, Report, register_engine
 from schedfuzz.scenario import ScenarioInfo
-from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
 
 __all__ = ["DfsSearch", "dfs_engine", "search"]
@@ -159,7 +162,7 @@ class DfsOracle:
         self.search.graph.edges.append(Edge(src, choice, dst, ran, through, progress, cost))
 
 
-class DfsSearch:
+class DfsSearch(DfsReporting):
     """One exhaustive search; ``explore()`` runs it and returns the report."""
 
     def __init__(self, info: ScenarioInfo, params: dict[str, Any], settings: Settings,
@@ -321,95 +324,6 @@ class DfsSearch:
         if self.stop is not None:
             with self.stop.get_lock():
                 self.stop.value = min(self.stop.value, cost)
-
-    # -- reporting ------------------------------------------------------------------------------
-
-    def _stats(self, report: Report) -> None:
-        report.schedules = self.runs
-        report.stats.update({"level": self.level, "runs": self.runs, "pruned": self.pruned,
-                             "stateful": bool(self.stateful),
-                             "states": len(self.graph), "edges": len(self.graph.edges),
-                             "graph_bytes": self.graph.nbytes(),
-                             "pending": len(self.stack) + len(self.next_level)})
-
-    def _finish(self, report: Report, started: float) -> Report:
-        verified = self.verified
-        self._stats(report)
-        states = f"{len(self.graph)} states, " if self.stateful else ""
-        if report.complete and self.stateful:
-            report.note = (f"verified: complete state space, {len(self.graph)} states "
-                           f"({self.runs} runs): no failure and no livelock")
-        elif report.complete:
-            report.note = f"verified: all {self.runs} schedules explored, no failure"
-        elif verified >= 0:
-            unit = self._unit(verified)
-            report.note = (f"verified: no failure with at most {verified} {unit} "
-                           f"({states}{self.runs} runs)")
-        else:
-            report.note = (f"not verified: the budget ran out at 0 {self._unit(0)} after "
-                           f"{self.runs} runs")
-        report.stats["verified_preemptions"] = verified
-        report.stats["max_preemptions"] = self.max_preemptions
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def _unit(self, count: int) -> str:
-        # Deviation bounding (any departure from the default policy costs one) proves less
-        # than preemption bounding with the same K: say which one was proved.
-        noun = ("deviation" if self.by_deviation else "preemption") + ("" if count == 1 else "s")
-        return noun + (" from the default policy" if self.by_deviation else "")
-
-    def _failed(self, report: Report, result: RunResult, started: float) -> Report:
-        self._stats(report)
-        cycle = result.lasso[2] if result.lasso is not None else None
-        outcome = run(self.info, schedule=Schedule(_trim(result.decisions, cycle), cycle),
-                      settings=self.settings, **self.params)
-        report.first_failure = (self.runs, time.perf_counter() - started)
-        report.outcome = outcome
-        report.verdict = outcome.kind
-        report.stats["min_preemptions"] = self.level
-        report.note = (f"{result.kind} at cost {self.level}: every schedule with fewer "
-                       f"preemptions was explored without failure")
-        return report
-
-    def _livelock(self, report: Report, lasso: Lasso, started: float) -> Report | None:
-        """Report ``lasso`` after replaying it, or None (and stop looking for livelocks) if
-        the replay is not a failure the caller accepts."""
-        verified = self.verified
-        schedule = Schedule((*lasso.stem, *lasso.cycle), len(lasso.stem))
-        outcome: Outcome = run(self.info, schedule=schedule, settings=self.settings,
-                               **self.params)
-        if self.accept is not None and not self.accept(outcome.result):
-            self.check_livelocks = False  # not what the caller looks for: stop looking
-            return None
-        self._stats(report)
-        report.first_failure = (self.runs, time.perf_counter() - started)
-        report.outcome = outcome
-        report.verdict = outcome.kind
-        confirmed = outcome.kind == "livelock" and outcome.result.lasso is not None
-        unit = self._unit(lasso.cost)
-        if lasso.cost <= verified:
-            report.stats["min_preemptions"] = lasso.cost
-            cost = (f"{lasso.cost} {unit} (stem and one turn; every state and edge reachable "
-                    f"with at most {verified} was explored, so none is cheaper)")
-        else:
-            report.stats["verified_preemptions"] = verified
-            cost = (f"{lasso.cost} {unit} (stem and one turn; a cheaper one is ruled out only "
-                    f"below {verified + 1})")
-        report.note = (f"livelock: a fair cycle without progress in the state graph "
-                       f"({len(self.graph)} states) at {cost}"
-                       + ("" if confirmed else "; its replay did NOT confirm the lasso "
-                          f"(replay verdict: {outcome.kind}); hidden state?"))
-        return report
-
-
-def _trim(decisions: list[int], cycle_start: int | None) -> list[int]:
-    if cycle_start is not None:
-        return decisions
-    end = len(decisions)
-    while end and decisions[end - 1] == 0:
-        end -= 1
-    return decisions[:end]
 
 
 def search(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget: Budget, *,
