@@ -10,11 +10,11 @@ Iterating a folder reports a bad file and goes on with the others.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from schedfuzz._core.atomic import write_atomic
 from schedfuzz.corpus.format import Entry, dumps
 from schedfuzz.corpus.reader import load
 from schedfuzz.errors import CorpusError, SchedfuzzError
@@ -46,24 +46,9 @@ def save(outcome: Outcome, directory: str | os.PathLike[str], *, name: str | Non
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / (name or entry.file_name())
-    _write_atomic(target, dumps(entry))
+    data = dumps(entry).encode("utf-8")
+    write_atomic(target, lambda f: f.write(data))
     return target
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:

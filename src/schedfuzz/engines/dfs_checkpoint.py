@@ -25,11 +25,11 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import tempfile
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 import attrs
 
+from schedfuzz._core.atomic import write_atomic
 from schedfuzz.engines.stategraph import Lasso, StateGraph
 from schedfuzz.engines.statetable import EdgeTable, KeyTable
 from schedfuzz.errors import InvalidArgument
@@ -78,21 +78,13 @@ def save(search: DfsSearch, path: str, seconds: float) -> None:
         "enabled": graph.enabled,
         "edges": graph.edges.dump(),
     }
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            marshal.dump(_header(search), f)
-            marshal.dump(body, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    header = _header(search)
+
+    def write(f: BinaryIO) -> None:
+        marshal.dump(header, f)
+        marshal.dump(body, f)
+
+    write_atomic(path, write)
 
 
 def restore(search: DfsSearch, path: str) -> float | None:
