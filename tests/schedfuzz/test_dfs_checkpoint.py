@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import schedfuzz as sf
 from schedfuzz.cli import main
-from schedfuzz.engines import dfs
+from schedfuzz.engines import dfs, dfs_checkpoint
 from schedfuzz.explore import Budget
 from schedfuzz.scenario import resolve
 from schedfuzz.settings import Settings
@@ -25,7 +25,7 @@ SMALL = {"actors": "writer,faulter"}
 LEG = """
 import json, sys
 import thpmodel.scenarios
-from schedfuzz.engines import dfs
+from schedfuzz.engines import dfs, dfs_checkpoint
 from schedfuzz.explore import Budget
 from schedfuzz.scenario import resolve
 from schedfuzz.settings import Settings
@@ -230,3 +230,31 @@ def test_ctrl_c_keeps_the_last_save_and_the_search_resumes_from_it(
     assert resumed["note"].endswith(whole.note)
     assert resumed["schedules"] == whole.schedules
     assert not os.path.exists(path)
+
+
+def test_a_checkpoint_where_no_file_can_be_is_refused_before_the_search(
+        tmp_path: Path) -> None:
+    info = resolve(C17)
+    missing = str(tmp_path / "no" / "such.ckpt")
+    with pytest.raises(sf.InvalidArgument, match=r"the folder .*no does not exist$"):
+        dfs.DfsSearch(info, SMALL, Settings(), Budget(checkpoint=missing)).explore()
+    with pytest.raises(sf.InvalidArgument, match=r"is a folder; name a file$"):
+        dfs.DfsSearch(info, SMALL, Settings(), Budget(checkpoint=str(tmp_path))).explore()
+
+
+def test_a_save_that_fails_keeps_the_last_one(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "full.ckpt"
+    budget = Budget(max_schedules=3, checkpoint=str(path))
+    dfs.DfsSearch(resolve(C17), SMALL, Settings(), budget).explore()
+    saved = path.read_bytes()
+
+    def disk_full(target: object, write: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dfs_checkpoint, "write_atomic", disk_full)
+    with pytest.raises(sf.InvalidArgument) as excinfo:
+        dfs.DfsSearch(resolve(C17), SMALL, Settings(), budget).explore()
+    assert str(excinfo.value) == (f"checkpoint {path}: cannot write it (No space left on "
+                                  "device); the last save is kept")
+    assert path.read_bytes() == saved

@@ -84,13 +84,24 @@ def save(search: DfsSearch, path: str, seconds: float) -> None:
         marshal.dump(header, f)
         marshal.dump(body, f)
 
-    write_atomic(path, write)
+    try:
+        write_atomic(path, write)
+    except OSError as exc:
+        msg = f"checkpoint {path}: cannot write it ({exc.strerror or exc}); the last save is kept"
+        raise InvalidArgument(msg) from None
 
 
 def restore(search: DfsSearch, path: str) -> float | None:
     """Load the checkpoint at ``path`` into a fresh ``search``; returns the seconds the search
     had taken before, or None if there is no such file. A file that is not a checkpoint of this
     search raises ``InvalidArgument`` naming the file and what differs."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        msg = f"checkpoint {path}: the folder {folder} does not exist"
+        raise InvalidArgument(msg)
+    if os.path.isdir(path):
+        msg = f"checkpoint {path}: is a folder; name a file"
+        raise InvalidArgument(msg)
     try:
         with open(path, "rb") as f:
             header = marshal.load(f)
