@@ -52,10 +52,10 @@ class Budget:
         max_preemptions: for the ``dfs`` engine, the last level to explore: the search stops
             once every schedule with at most this many preemptions has run (a proof of that
             bound), or None to go on until another limit stops it.
-        checkpoint: for the ``dfs`` engine in one process, a file that holds the unfinished
-            search: resumed from if it exists, written every ``checkpoint_every`` seconds and
-            when the budget runs out, removed when the search finishes
-            (``schedfuzz.engines.dfs_checkpoint``).
+        checkpoint: for the ``dfs`` engine, a file that holds the unfinished search (with
+            several workers, one file each: ``FILE.1-of-N``, ...): resumed from if it exists,
+            written every ``checkpoint_every`` seconds and when the budget runs out, removed
+            when the search finishes (``schedfuzz.engines.dfs_checkpoint``).
         checkpoint_every: seconds between two saves of the checkpoint.
     """
 

@@ -158,10 +158,43 @@ def test_a_failure_ends_the_search_and_removes_its_checkpoint(tmp_path: Path) ->
     assert not list(tmp_path.iterdir())  # no temporary file left behind either
 
 
-def test_checkpoint_needs_one_process() -> None:
-    with pytest.raises(sf.InvalidArgument, match="one worker, not 2"):
+def test_a_parallel_search_resumes_with_a_file_per_worker(tmp_path: Path) -> None:
+    """Each worker saves its share, even when done; the files go when the whole search is."""
+    path = str(tmp_path / "two.ckpt")
+
+    def search(runs: int, checkpoint: str | None) -> sf.explore.Report:
+        return sf.explore.explore(C17, engine_name="dfs", budget=Budget(
+            max_schedules=runs, workers=2, max_preemptions=1, checkpoint=checkpoint), **SMALL)
+
+    whole = search(1 << 40, None)
+    first = search(300, path)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["two.ckpt.1-of-2", "two.ckpt.2-of-2"]
+    assert first.note.endswith("run again to go on")
+    rest = search(1 << 40, path)
+    assert rest.note.startswith(f"resumed from {path}.1-of-2 to {path}.2-of-2 "
+                                f"({first.schedules} runs before); ")
+    assert rest.note.endswith(whole.note)
+    assert rest.schedules == whole.schedules
+    assert rest.stats["states"] == whole.stats["states"]
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("saved", "workers", "why"), [
+    (["w.ckpt"], 2, "saved by one process; resume it with --workers 1"),
+    (["w.ckpt.1-of-2", "w.ckpt.2-of-2"], 1, "saved by 2 workers; resume it with --workers 2"),
+    (["w.ckpt.1-of-2", "w.ckpt.2-of-2"], 3, "saved by 2 workers; resume it with --workers 2"),
+])
+def test_a_checkpoint_saved_by_another_worker_count_is_refused(
+        tmp_path: Path, saved: list[str], workers: int, why: str) -> None:
+    for name in saved:
+        (tmp_path / name).write_bytes(b"")
+    path = str(tmp_path / "w.ckpt")
+    with pytest.raises(sf.InvalidArgument) as excinfo:
         sf.explore.explore(C17, engine_name="dfs",
-                           budget=Budget(workers=2, checkpoint="x.ckpt"), **SMALL)
+                           budget=Budget(workers=workers, checkpoint=path), **SMALL)
+    assert str(excinfo.value) == (f"checkpoint {path}: {why}, or remove it to start the "
+                                  "search afresh")
 
 
 def test_cli_resumes_with_the_same_command(tmp_path: Path,

@@ -49,7 +49,6 @@ from schedfuzz.engines import dfs_checkpoint
 from schedfuzz.engines.dfs_report import DfsReporting
 from schedfuzz.engines.stategraph import Edge, Lasso, StateGraph
 from schedfuzz.engines.view import RunCount, asking_runner, enabled_mask, keeps_current
-from schedfuzz.errors import InvalidArgument
 from schedfuzz.explore import PROGRESS, Budget, Report, register_engine
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.settings import Settings
@@ -257,12 +256,17 @@ class DfsSearch(DfsReporting):
             return report
         notes = [report.note] if report.note else []
         if before is not None:  # the counts are the whole search's, and so is the time
-            notes.insert(0, f"resumed from {path} ({resumed_runs} runs, {before:.0f}s before)")
+            if self.partition is None:  # a worker's parent says it for all of them
+                notes.insert(0, f"resumed from {path} ({resumed_runs} runs, "
+                                f"{before:.0f}s before)")
             report.stats["resumed_runs"] = resumed_runs
             report.seconds += before
-        if self.stopped_by_budget:
+        if self.stopped_by_budget or self.partition is not None:
+            # A worker saves its share even when done: the others may not be, and the next
+            # run must not do it again. The parent removes the files once all are.
             dfs_checkpoint.save(self, path, (before or 0.0) + time.perf_counter() - started)
-            notes.append(f"unfinished: saved in {path}, run again to go on")
+            if self.partition is None:
+                notes.append(f"unfinished: saved in {path}, run again to go on")
         else:
             dfs_checkpoint.remove(path)
         report.note = "; ".join(notes)
@@ -350,13 +354,11 @@ def dfs_engine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
                budget: Budget) -> Report:
     """Preemption-bounded exhaustive search (stateful when the scenario has a snapshot), up
     to ``budget.max_preemptions`` if given, in ``budget.workers`` processes."""
+    if budget.checkpoint is not None:
+        dfs_checkpoint.check_workers(budget.checkpoint, budget.workers)
     if budget.workers > 1:
         from schedfuzz.engines.dfs_workers import parallel_search
 
-        if budget.checkpoint is not None:
-            msg = ("a dfs checkpoint holds one process's search: use it with one worker, "
-                   f"not {budget.workers}")
-            raise InvalidArgument(msg)
 
         return parallel_search(info, params, settings, budget)
     return search(info, params, settings, budget, max_preemptions=budget.max_preemptions)

@@ -10,6 +10,10 @@ is saved only between two runs, so a resumed search takes exactly the runs the u
 would have, and ends with the same states, runs and verdict. A Ctrl-C loses only the runs since
 the last save.
 
+With several workers (``dfs_workers``) each saves its share of the first run's subtrees to its
+own file, ``FILE.1-of-N`` to ``FILE.N-of-N``, and a search saved by N workers resumes only with
+N (``check_workers``).
+
 The file is written atomically (a temporary file in the same folder, then a rename), so a crash
 while saving leaves the previous checkpoint whole. When the search finishes (a proof, a failure,
 the whole space) the file is removed: it only ever holds an unfinished search.
@@ -37,7 +41,7 @@ from schedfuzz.errors import InvalidArgument
 if TYPE_CHECKING:
     from schedfuzz.engines.dfs import DfsSearch
 
-__all__ = ["remove", "restore", "save"]
+__all__ = ["check_workers", "remove", "restore", "save", "worker_path"]
 
 FORMAT = "schedfuzz-dfs-checkpoint"
 VERSION = 1
@@ -54,6 +58,7 @@ def _header(search: DfsSearch) -> dict[str, Any]:
         "settings": repr(attrs.asdict(search.settings)),
         "max_preemptions": search.max_preemptions,
         "by_deviation": search.by_deviation,
+        "partition": None if search.partition is None else list(search.partition),
     }
 
 
@@ -155,6 +160,31 @@ def _load(search: DfsSearch, body: dict[str, Any]) -> float:
 def _refuse(path: str, why: str) -> NoReturn:
     msg = f"checkpoint {path}: {why}; remove it to start the search afresh"
     raise InvalidArgument(msg)
+
+
+def worker_path(path: str, worker: int, workers: int) -> str:
+    """The file of one worker's share when ``workers`` processes search (``dfs_workers``)."""
+    return f"{path}.{worker + 1}-of-{workers}"
+
+
+def check_workers(path: str, workers: int) -> None:
+    """Refuse to resume a search saved by another number of processes: each file holds one
+    worker's share of the first run's subtrees, which another division would not match."""
+    folder, name = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return  # ``restore`` says so
+    saved_by = {1} if os.path.isfile(path) else set()
+    prefix = name + "."
+    for entry in os.listdir(folder):
+        count = entry[len(prefix):].partition("-of-")[2]
+        if entry.startswith(prefix) and count.isdigit():
+            saved_by.add(int(count))
+    others = sorted(saved_by - {workers})
+    if others:
+        who = "one process" if others[0] == 1 else f"{others[0]} workers"
+        msg = (f"checkpoint {path}: saved by {who}; resume it with --workers {others[0]}, "
+               "or remove it to start the search afresh")
+        raise InvalidArgument(msg)
 
 
 def remove(path: str) -> None:

@@ -6,6 +6,9 @@ one-process search does, with its own state cache. So the workers' subtrees toge
 whole tree; a state reached in two subtrees may be explored twice (the caches are not shared),
 which costs time but never soundness.
 
+With a checkpoint, each worker saves its share to its own file (``FILE.1-of-2``, ...), even when
+done, and the files go once the whole search is: a resumed search needs the same worker count.
+
 The first failure is still preemption-minimal. A worker that finds one at cost K lowers a shared
 bound to K; every worker stops once its level passes the bound, but finishes level K, so the
 result does not depend on which worker got there first: it is the failure with the lowest
@@ -18,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from schedfuzz.engines.dfs import DfsSearch
+from schedfuzz.engines.dfs_checkpoint import remove, worker_path
 from schedfuzz.engines.processes import context, find_again, gather, importable
 from schedfuzz.errors import SchedfuzzInternalError
 from schedfuzz.execute import run
@@ -42,6 +46,7 @@ def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int],
         report = search.explore()
         outcome = report.outcome
         summary: dict[str, Any] = {
+            "stopped_by_budget": search.stopped_by_budget,
             "schedule": None if outcome is None else outcome.schedule,
             "cost": report.stats.get("min_preemptions"),  # None: not proved minimal
             "note": report.note,
@@ -79,10 +84,14 @@ def parallel_search(info: ScenarioInfo, params: dict[str, Any], settings: Settin
     stop = ctx.Value("q", UNBOUNDED)
     results = ctx.Queue()
     share = max(1, int(budget.max_schedules) // workers)
-    each = Budget(max_schedules=share, seconds=budget.seconds, seed=budget.seed,
-                  shrink_seconds=budget.shrink_seconds, max_preemptions=budget.max_preemptions)
+    path = budget.checkpoint
     procs = []
     for w in range(workers):
+        each = Budget(max_schedules=share, seconds=budget.seconds, seed=budget.seed,
+                      shrink_seconds=budget.shrink_seconds,
+                      max_preemptions=budget.max_preemptions,
+                      checkpoint=None if path is None else worker_path(path, w, workers),
+                      checkpoint_every=budget.checkpoint_every)
         spec = (info.name, info.ref, params, settings, each, w, workers)
         proc = ctx.Process(target=_worker, args=(spec, stop, results), daemon=True)
         proc.start()
@@ -90,7 +99,24 @@ def parallel_search(info: ScenarioInfo, params: dict[str, Any], settings: Settin
     parts = _collect(procs, results)
     report = _combine(info, params, settings, parts, workers)
     report.stats["max_preemptions"] = budget.max_preemptions
+    if path is not None:
+        _checkpoints(report, parts, path, workers)
     return report
+
+
+def _checkpoints(report: Report, parts: list[dict[str, Any]], path: str, workers: int) -> None:
+    """Every worker saved its share; keep the files while the search is unfinished (some
+    worker stopped by the budget, and no failure found), else remove them all."""
+    files = f"{worker_path(path, 0, workers)} to {worker_path(path, workers - 1, workers)}"
+    resumed = sum(p["stats"].get("resumed_runs", 0) for p in parts)
+    notes = [f"resumed from {files} ({resumed} runs before)"] if resumed else []
+    notes.append(report.note)
+    if report.outcome is None and any(p["stopped_by_budget"] for p in parts):
+        notes.append(f"unfinished: saved in {files}, run again to go on")
+    else:
+        for w in range(workers):
+            remove(worker_path(path, w, workers))
+    report.note = "; ".join(notes)
 
 
 def _combine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
