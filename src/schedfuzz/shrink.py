@@ -47,6 +47,7 @@ from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import RunResult
 from schedfuzz.blocks import GuidedOracle, joined_orders
 from schedfuzz.execute import Outcome, run
+from schedfuzz.minimal import size as simplicity
 from schedfuzz.schedule import Schedule
 
 __all__ = ["ShrinkResult", "shrink"]
@@ -107,11 +108,6 @@ class _Timeout(Exception):
     pass
 
 
-def _simpler_first(outcome: Outcome, normal: Schedule) -> tuple[Any, ...]:
-    """The order shrinking descends: preemptions, then the schedule's own sort key."""
-    return (outcome.result.preemptions, *normal.sort_key())
-
-
 def _normal_form(outcome: Outcome) -> Schedule:
     schedule = outcome.schedule
     if schedule.cycle_start is not None:
@@ -128,7 +124,7 @@ class Shrinker:
     def __init__(self, outcome: Outcome, deadline: float, exhaustive_runs: int = 2000) -> None:
         self.best = outcome
         self.schedule = _normal_form(outcome)
-        self.key = _simpler_first(outcome, self.schedule)
+        self.key = simplicity(attrs.evolve(outcome, schedule=self.schedule))
         self.kind = outcome.kind
         error = outcome.error
         self.error_type = type(error) if outcome.kind == "failure" else None
@@ -166,12 +162,13 @@ class Shrinker:
         self.runs += 1
         if not self.same_failure(outcome):
             return False
-        normal = _normal_form(outcome)
-        key = _simpler_first(outcome, normal)
+        candidate = Outcome(best.info, best.params, outcome.result, _normal_form(outcome),
+                            best.settings)
+        key = simplicity(candidate)  # fewer preemptions first, then the sort key
         if key >= self.key:
             return False
-        self.best = Outcome(best.info, best.params, outcome.result, normal, best.settings)
-        self.schedule = normal
+        self.best = candidate
+        self.schedule = candidate.schedule
         self.key = key
         return True
 
