@@ -291,3 +291,26 @@ def test_a_save_that_fails_keeps_the_last_one(tmp_path: Path,
     assert str(excinfo.value) == (f"checkpoint {path}: cannot write it (No space left on "
                                   "device); the last save is kept")
     assert path.read_bytes() == saved
+
+
+def test_a_checkpoint_of_changed_code_is_refused(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saved states of the old code and new runs of the new would prove neither program."""
+    path = str(tmp_path / "old.ckpt")
+    budget = Budget(max_schedules=3, checkpoint=path)
+    dfs.DfsSearch(resolve(C17), SMALL, Settings(), budget).explore()
+    edited = dfs_checkpoint.code_digest
+    monkeypatch.setattr(dfs_checkpoint, "code_digest", lambda search: edited(search) + "x")
+    with pytest.raises(sf.InvalidArgument) as excinfo:
+        dfs.DfsSearch(resolve(C17), SMALL, Settings(), budget).explore()
+    assert str(excinfo.value) == (
+        f"checkpoint {path}: the code of thpmodel or of schedfuzz has changed since it was "
+        "saved, so its states may not be this program's; remove it to start the search afresh")
+
+
+def test_the_code_digest_covers_the_scenario_package_and_schedfuzz(tmp_path: Path) -> None:
+    search = dfs.DfsSearch(resolve(C17), SMALL, Settings(), Budget())
+    files = {p.name for p in dfs_checkpoint._sources(search.info.fn.__module__)}
+    assert {"truncate.py", "huge_memory.py", "scenarios.py"} <= files
+    assert "dfs.py" in {p.name for p in dfs_checkpoint._sources(dfs_checkpoint.__name__)}
+    assert dfs_checkpoint.code_digest(search) == dfs_checkpoint.code_digest(search)

@@ -18,6 +18,10 @@ The file is written atomically (a temporary file in the same folder, then a rena
 while saving leaves the previous checkpoint whole. When the search finishes (a proof, a failure,
 the whole space) the file is removed: it only ever holds an unfinished search.
 
+A checkpoint also records a digest of the source files of the scenario's package and of
+schedfuzz: resumed on changed code, the saved states would belong to another program, and the
+proof would be of neither, so such a file is refused.
+
 The format is ``marshal`` of plain values (lists, tuples, ints, and the state graph's array
 columns as bytes) after a header that names the scenario, its parameters, the settings and the
 search options; loading one runs no code from the file, unlike pickle. marshal's encoding is tied
@@ -26,9 +30,11 @@ to the Python version, which the header records as well.
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 import attrs
@@ -47,9 +53,36 @@ FORMAT = "schedfuzz-dfs-checkpoint"
 VERSION = 1
 
 
+def _sources(module_name: str) -> list[Path]:
+    """The source files of the top-level package of ``module_name`` (or of the module)."""
+    top = sys.modules.get(module_name.partition(".")[0])
+    if top is None:
+        return []
+    folders = getattr(top, "__path__", None)
+    if folders:
+        return sorted(f for folder in folders for f in Path(folder).rglob("*.py"))
+    file = getattr(top, "__file__", None)
+    return [Path(file)] if file else []
+
+
+def code_digest(search: DfsSearch) -> str:
+    """A digest of the code the saved states come from: the scenario's package and schedfuzz.
+    A search resumed on changed code would mix two programs' states into one proof."""
+    digest = hashlib.blake2b(digest_size=12)
+    for module in (search.info.fn.__module__, __name__):
+        for path in _sources(module):
+            digest.update(path.name.encode() + b"\0")
+            try:
+                digest.update(path.read_bytes())
+            except OSError:
+                digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
 def _header(search: DfsSearch) -> dict[str, Any]:
     """What a checkpoint must match to be resumed by ``search``."""
     return {
+        "code": code_digest(search),
         "format": FORMAT,
         "version": VERSION,
         "python": list(sys.version_info[:2]),
@@ -121,9 +154,14 @@ def restore(search: DfsSearch, path: str) -> float | None:
     if not ours:
         _refuse(path, "not a schedfuzz dfs checkpoint")
     for key, value in _header(search).items():
-        if header.get(key) != value:
-            _refuse(path, f"it was written for {key} {header.get(key)!r}, and this search has "
-                          f"{value!r}")
+        if header.get(key) == value:
+            continue
+        if key == "code":
+            _refuse(path, f"the code of {search.info.fn.__module__.partition('.')[0]} or of "
+                          "schedfuzz has changed since it was saved, so its states may not be "
+                          "this program's")
+        _refuse(path, f"it was written for {key} {header.get(key)!r}, and this search has "
+                      f"{value!r}")
     try:
         return _load(search, body)  # type: ignore[arg-type]
     except (KeyError, TypeError, ValueError) as exc:
