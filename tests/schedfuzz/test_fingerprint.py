@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import schedfuzz as sf
 from schedfuzz import ScriptOracle, checkpoint, spawn
 from schedfuzz._core.fingerprint import code_key, freeze
@@ -15,17 +19,27 @@ def test_closures_compare_by_code_and_captured_values() -> None:
     assert freeze(make(1)) != freeze(make(2))
 
 
-def test_code_is_named_by_its_place_and_twins_stay_apart() -> None:
-    """Code objects by file, line and name (the same in any process), never two alike: two
-    lambdas on one line differ in behaviour, so their keys must too."""
-    one, two = (lambda: 1), (lambda: 2)
+def test_code_is_named_by_its_place_and_what_it_does() -> None:
+    """Code objects by file, line, name and a digest of their bytecode and constants (the same
+    in any process): two lambdas on one line that differ in behaviour never share a key, two
+    that do not may."""
+    one, two, also_one = (lambda: 1), (lambda: 2), (lambda: 1)
     assert code_key(one.__code__) != code_key(two.__code__)
     assert freeze(one) != freeze(two)
-    assert code_key(one.__code__) == code_key(one.__code__)
+    assert code_key(one.__code__) == code_key(also_one.__code__)
     line = one.__code__.co_firstlineno
     assert code_key(one.__code__).startswith(
-        f"test_fingerprint.py:{line}:test_code_is_named_by_its_place_and_twins_stay_apart")
+        f"{__file__}:{line}:test_code_is_named_by_its_place_and_what_it_does.<locals>.<lambda>:")
     assert freeze({3, 1, 2}) == ("S", (1, 2, 3))  # sets in one order, whatever the hash seed
+
+
+def test_code_keys_are_the_same_in_every_process() -> None:
+    script = ("import schedfuzz._core.fingerprint as f, schedfuzz.sync as s; "
+              "print(f.code_key(s.Lock.acquire.__code__))")
+    keys = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                           check=True).stdout for seed in (1, 2)}
+    assert len(keys) == 1
 
 
 def test_iterators_show_their_position() -> None:

@@ -16,7 +16,8 @@ in a local keeps a long terminating loop from looking like a cycle. Values are f
 hashable tuples: plain values as themselves, containers by content, objects with
 ``__schedfuzz_state__`` by what it returns, other objects by their ``__dict__``/slots (cycles in the
 object graph are cut by back-references), code objects (and so functions) by where they are
-defined, modules and classes by name, and what is left (builtin functions, frames) by identity.
+defined and a digest of what they do, modules and classes by name, and what is left (builtin
+functions, frames) by identity.
 
 Apart from those identities, a fingerprint's ``repr`` is the same in every process: a stateful
 search that saves its explored states (``engines.dfs_checkpoint``) finds them again in the next
@@ -25,7 +26,7 @@ process. Identity is only compared within one run, never ordered, so it keeps ru
 
 from __future__ import annotations
 
-import os
+import hashlib
 import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -97,23 +98,30 @@ def _set(value: Any, memo: dict[int, int], depth: int) -> Any:
 
 # id(code) -> (code, its key): the code object is kept so that a reused id is noticed.
 _CODE_KEYS: dict[int, tuple[types.CodeType, str]] = {}
-_PLACES: dict[tuple[str, int, str], int] = {}  # code objects seen per place
 
 
 def code_key(code: types.CodeType) -> str:
-    """Where ``code`` is defined: file name, line and qualified name, plus an ordinal for code
-    objects that share all three (two lambdas on one line), so that no two code objects share a
-    key. The same in every process and every checkout, twins aside (their ordinals follow the
-    order they are first seen in). One string, because a string caches its hash and a
+    """Where ``code`` is defined (file, line, qualified name) and a digest of what it does
+    (bytecode, names, constants): the same in every process, and shared only by code objects
+    that behave alike, such as two identical lambdas on one line of one module (their frames
+    with equal locals do the same). One string, because a string caches its hash and a
     fingerprint is hashed at every state."""
     entry = _CODE_KEYS.get(id(code))
     if entry is not None and entry[0] is code:
         return entry[1]
-    place = (os.path.basename(code.co_filename), code.co_firstlineno,
-             getattr(code, "co_qualname", code.co_name))
-    ordinal = _PLACES.get(place, 0)
-    _PLACES[place] = ordinal + 1
-    key = "{}:{}:{}".format(*place) + (f"#{ordinal}" if ordinal else "")
+    shape = hashlib.blake2b(code.co_code, digest_size=6)
+    for names in (code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars):
+        shape.update(repr(names).encode())
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            text = code_key(const)
+        elif isinstance(const, frozenset):  # iterated in string-hash order: sort it
+            text = repr(sorted(map(repr, const)))
+        else:
+            text = repr(const)
+        shape.update(text.encode() + b"\0")
+    qualname = getattr(code, "co_qualname", code.co_name)
+    key = f"{code.co_filename}:{code.co_firstlineno}:{qualname}:{shape.hexdigest()}"
     _CODE_KEYS[id(code)] = (code, key)
     return key
 
