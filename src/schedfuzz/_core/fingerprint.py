@@ -16,8 +16,8 @@ in a local keeps a long terminating loop from looking like a cycle. Values are f
 hashable tuples: plain values as themselves, containers by content, objects with
 ``__schedfuzz_state__`` by what it returns, other objects by their ``__dict__``/slots (cycles in the
 object graph are cut by back-references), code objects (and so functions) by where they are
-defined and a digest of what they do, modules and classes by name, and what is left (builtin
-functions, frames) by identity.
+defined and a digest of what they do, modules, classes and builtin functions by name, and what
+is left (frames, generators) by identity.
 
 Apart from those identities, a fingerprint's ``repr`` is the same in every process: a stateful
 search that saves its explored states (``engines.dfs_checkpoint``) finds them again in the next
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["LassoDetector", "actor_position", "code_key", "freeze", "position_only"]
 
 _SCALAR_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
-_BY_IDENTITY = (types.BuiltinFunctionType, types.FrameType, types.GeneratorType)
+_BY_IDENTITY = (types.FrameType, types.GeneratorType)
 _MAX_DEPTH = 12
 
 Freezer = Callable[[Any, dict[int, int], int], Any]
@@ -136,6 +136,15 @@ def _named(value: Any, memo: dict[int, int], depth: int) -> Any:
             if isinstance(value, type) else value.__name__)
 
 
+def _builtin(value: Any, memo: dict[int, int], depth: int) -> Any:
+    """A builtin function by its module and name (``iter``, in a range iterator's recipe); a
+    builtin method by its name and the object it is bound to (``rows.append``)."""
+    owner = getattr(value, "__self__", None)
+    if owner is None or isinstance(owner, types.ModuleType):
+        return ("builtin", getattr(owner, "__name__", ""), value.__qualname__)
+    return ("bound", value.__name__, freeze(owner, memo, depth + 1))
+
+
 def _function(value: Any, memo: dict[int, int], depth: int) -> Any:
     # Two closures of the same code over equal values behave the same: compare them so.
     cells = value.__closure__ or ()
@@ -199,6 +208,8 @@ def _classify(t: type) -> Freezer:
         freezer = _code
     elif issubclass(t, (type, types.ModuleType)):
         freezer = _named
+    elif issubclass(t, types.BuiltinFunctionType):
+        freezer = _builtin
     elif issubclass(t, _BY_IDENTITY):
         freezer = _identity
     elif getattr(t, "__dictoffset__", 0) or "__dict__" in dir(t):
