@@ -6,8 +6,12 @@ import os
 import subprocess
 import sys
 
+import greenlet
+
+import pytest
 import schedfuzz as sf
 from schedfuzz import ScriptOracle, checkpoint, spawn
+from schedfuzz._core import framestack
 from schedfuzz._core.fingerprint import code_key, freeze
 
 
@@ -94,3 +98,61 @@ def test_loop_counter_in_a_local_keeps_states_apart() -> None:
         spawn(counter, name="counter")
 
     assert sf.run(scenario).kind == "ok"
+
+
+def test_a_for_loop_over_equal_items_is_no_livelock() -> None:
+    """The loop's iterator lives on the frame's value stack, not in its locals: without it,
+    every turn of ``for _ in [None] * 300`` looked the same and the run a livelock."""
+    def scenario() -> None:
+        def worker() -> None:
+            for _ in [None] * 300:
+                checkpoint("tick")
+
+        spawn(worker, name="a")
+        spawn(worker, name="b")
+
+    if not framestack.supported:
+        pytest.skip("the value stack is read on CPython 3.11 to 3.13 only")
+    outcome = sf.run(scenario, settings=sf.Settings(lasso_after=0))
+    assert outcome.kind == "ok"
+    assert outcome.result.steps == 602
+
+
+def test_the_value_stack_of_a_suspended_frame_is_read() -> None:
+    if not framestack.supported:
+        pytest.skip("the value stack is read on CPython 3.11 to 3.13 only")
+
+    class Exit:
+        def __enter__(self) -> Exit:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            pass
+
+    def trap() -> int:
+        return greenlet.getcurrent().parent.switch()  # type: ignore[no-any-return]
+
+    def body(a: int) -> None:
+        for _ in iter([7, 7]):
+            trap()
+        with Exit():
+            trap()
+        _ = a + trap()
+        trap()
+
+    g = greenlet.greenlet(body)
+    g.switch(5)
+    assert framestack.stack_of(g.gr_frame) is None  # the running frame: no recorded height
+    seen = []
+    for _ in range(5):
+        stack = framestack.stack_of(g.gr_frame.f_back)
+        assert stack is not None
+        seen.append(freeze(stack))  # now: the objects change as the frame goes on
+        g.switch(1)
+    first, second, in_with, half_sum, plain = seen
+    assert first != second  # the iterator moved on
+    assert "iter" in repr(first)
+    assert len(in_with) == 1  # the bound __exit__
+    assert "Exit" in repr(in_with)
+    assert half_sum == (5,)  # the left operand, waiting for the right one
+    assert plain == ()

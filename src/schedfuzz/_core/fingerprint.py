@@ -11,8 +11,9 @@ a livelock only if it is
 
 What "the state" is: the scenario's own snapshot (``schedfuzz.snapshot``), the scheduler's policy
 state (current actor, its consecutive-run count), and for every actor its state, its wait and its
-*position*: each suspended frame's code, instruction offset and local variables, so a loop counter
-in a local keeps a long terminating loop from looking like a cycle. Values are frozen into
+*position*: each suspended frame's code, instruction offset, local variables and value stack
+(``framestack.py``), so a loop counter in a local, or a ``for`` loop's iterator, keeps a long
+terminating loop from looking like a cycle. Values are frozen into
 hashable tuples: plain values as themselves, containers by content, objects with
 ``__schedfuzz_state__`` by what it returns, other objects by their ``__dict__``/slots (cycles in the
 object graph are cut by back-references), code objects (and so functions) by where they are
@@ -30,6 +31,8 @@ import hashlib
 import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from schedfuzz._core.framestack import stack_of
 
 if TYPE_CHECKING:
     from schedfuzz._core.actor import Actor
@@ -262,6 +265,7 @@ def actor_position(actor: Actor, memo: dict[int, int]) -> Any:
     out: list[tuple[Any, ...]] = []
     position_only_codes = _POSITION_ONLY
     keys = _CODE_KEYS
+    innermost = True  # running, as CPython sees it: its stack height is not recorded
     while frame is not None:
         code = frame.f_code
         entry = keys.get(id(code))  # code_key(code), inlined: this runs for every frame
@@ -269,7 +273,13 @@ def actor_position(actor: Actor, memo: dict[int, int]) -> Any:
         if id(code) in position_only_codes:
             out.append((key, frame.f_lasti))
         else:
-            out.append((key, frame.f_lasti, freeze(frame.f_locals, memo)))
+            stack = None if innermost else stack_of(frame)
+            if stack:  # a loop's iterator, a with block's exit, half an expression
+                out.append((key, frame.f_lasti, freeze(frame.f_locals, memo),
+                            freeze(stack, memo)))
+            else:
+                out.append((key, frame.f_lasti, freeze(frame.f_locals, memo)))
+        innermost = False
         frame = frame.f_back
     return tuple(out)
 
