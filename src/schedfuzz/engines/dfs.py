@@ -29,7 +29,8 @@ the search reports the graph's cheapest lasso only once the levels explored cove
 on to higher levels until they do or the budget ends (then the note says how far it is proved).
 Soundness rests on the fingerprint seeing all state that matters: the snapshot plus every actor's
 frames, value stacks included (``_core/framestack.py``). Shared state that neither shows (a
-module global, say) makes pruning unsound, and so does a stack that cannot be read (Python 3.10).
+module global, say) makes pruning unsound, and so does a stack that cannot be read (outside
+CPython 3.11 to 3.13).
 
 A long search can stop and go on in another process (``Budget.checkpoint``: the levels, the
 subtrees still to run and the state graph are saved between two runs, ``dfs_checkpoint.py``).
