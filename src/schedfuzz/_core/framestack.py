@@ -22,6 +22,7 @@ import ctypes
 import platform
 import sys
 import types
+import warnings
 from typing import Any
 
 __all__ = ["NULL", "stack_of", "supported"]
@@ -39,6 +40,11 @@ _LOCALSPLUS = 72
 if platform.python_implementation() != "CPython" or ctypes.sizeof(ctypes.c_void_p) != 8:
     _CODE_AT = None
 supported = _CODE_AT is not None
+if not supported:
+    warnings.warn("schedfuzz cannot read frames' value stacks on this interpreter (CPython 3.11 "
+                  "to 3.13 only): a for loop over equal items may be taken for a livelock, "
+                  "and a stateful search may prune states it never saw", RuntimeWarning,
+                  stacklevel=2)
 
 _void_p = ctypes.c_void_p
 _c_int = ctypes.c_int
