@@ -52,6 +52,8 @@ _py_object = ctypes.py_object
 _cast = ctypes.cast
 
 _SLOTS: dict[int, tuple[types.CodeType, int]] = {}  # id(code) -> (code, local slots)
+# (id(code), offset) -> code, where the stack is empty (the code object kept against id reuse)
+_EMPTY_AT: dict[tuple[int, int], types.CodeType] = {}
 
 
 def _local_slots(code: types.CodeType) -> int:
@@ -71,14 +73,21 @@ def stack_of(frame: types.FrameType) -> tuple[Any, ...] | None:
     they cannot be read safely (another interpreter, or the frame is the one running)."""
     if _CODE_AT is None:
         return None
-    iframe = _void_p.from_address(id(frame) + _F_FRAME).value
     code = frame.f_code
+    # The stack's height at an instruction is fixed by the compiler (the same every time the
+    # instruction runs), so where it was empty once it always is: no memory to read.
+    where = (id(code), frame.f_lasti)
+    known = _EMPTY_AT.get(where)
+    if known is not None and known is code:
+        return ()
+    iframe = _void_p.from_address(id(frame) + _F_FRAME).value
     if not iframe or _void_p.from_address(iframe + _CODE_AT).value != id(code):
         return None
     top = _c_int.from_address(iframe + _STACKTOP).value
     entry = _SLOTS.get(id(code))
     base = entry[1] if entry is not None and entry[0] is code else _local_slots(code)
     if top == base:
+        _EMPTY_AT[where] = code
         return ()
     if not base < top <= base + code.co_stacksize:
         return None
