@@ -73,12 +73,15 @@ class Minimised:
         complete: the search covered every count below the result's (it was not cut short, and
             the failure was one it can search for).
         note: one sentence for a report.
+        none_up_to: the exhaustive search proved no failure of this kind with at most this
+            many preemptions (-1: it proved nothing), even if it stopped before the count.
     """
 
     outcome: Outcome
     runs: int
     complete: bool
     note: str
+    none_up_to: int = -1
 
 
 def plans(length: int, count: int, choices: int) -> Iterator[SchedulePlan]:
@@ -190,7 +193,8 @@ def fewest_preemptions(outcome: Outcome, *, seconds: float) -> Minimised:
         return Minimised(outcome, runs, False, "")
     return Minimised(outcome, runs, False,
                      f"none with {verified} preemption{'' if verified == 1 else 's'} or "
-                     f"fewer ({runs} exhaustive runs; the time limit stopped the search)")
+                     f"fewer ({runs} exhaustive runs; the time limit stopped the search)",
+                     none_up_to=verified)
 
 
 def _preemption_note(count: int, runs: int, proved: bool) -> str:
@@ -201,56 +205,57 @@ def _preemption_note(count: int, runs: int, proved: bool) -> str:
             f"failure of this kind with fewer")
 
 
-# The most the schedule passes of ``reduce`` take, whatever the budget: past it they rarely gain,
+# The most the deviation passes of ``reduce`` take, whatever the budget: past it they rarely gain,
 # and the budget is there for the preemption search, which may need minutes.
 SHRINK_CAP = 30.0
 MINIMISE_CAP = 30.0
 
 
 def reduce(outcome: Outcome, *, seconds: float) -> Minimised:
-    """The simplest failure like ``outcome`` in ``seconds``: the fewest preemptions first, then
-    the fewest deviations among those.
+    """The simplest failure like ``outcome`` in ``seconds``: the fewest preemptions first
+    (``fewest_preemptions``), then ``schedfuzz.shrink`` and ``minimise`` for the fewest
+    deviations among those.
 
-    1. ``schedfuzz.shrink`` (a quarter of the time, at most ``SHRINK_CAP``) edits the schedule
-       itself: it joins an actor's turns, deletes and zeroes decisions, and searches below its
-       count. A walk's failure loses most of its switches here, in a few dozen runs.
-    2. ``fewest_preemptions`` (three quarters of what is left) searches every schedule below
-       the shrunk count, level by level. The lower the count step 1 reached, the fewer levels
-       there are to prove, so its "none with fewer" is often in reach.
-    3. A failure the search found is shrunk again (its free switches are arbitrary), and
-       ``minimise`` (the rest, at most ``MINIMISE_CAP``) checks every schedule with fewer
-       deviations within the failure's choice points.
+    The preemption search goes first because its answer does not depend on where it starts:
+    it explores every schedule below the failure's count, level by level, whatever the failure
+    looked like. It gets three quarters of the time. Hypothesis's shrinker edits one drawn byte
+    at a time, which leaves a walk's failure with switches that only go away together, or one
+    that must move when another goes; the schedule shrinker joins an actor's turns and edits
+    the decisions themselves (deletes runs of them, zeroes them, and searches exhaustively
+    below its count), and gets the failure down to the few deviations that ``minimise`` can
+    check all the schedules below. They share the rest (at most ``SHRINK_CAP`` and
+    ``MINIMISE_CAP``), and neither may give back a preemption the first step saved.
 
-    No step may give back a preemption an earlier one saved.
+    The proofs combine: when the search ran out of time having ruled out K preemptions, and
+    the shrinker then found the failure with K + 1, that count is the fewest.
     """
     from schedfuzz.shrink import shrink  # its exhaustive pass imports the engines
 
     if not outcome.failed:
         return Minimised(outcome, 0, True, "")
     deadline = time.perf_counter() + seconds
-
-    def left() -> float:
-        return max(0.0, deadline - time.perf_counter())
-
-    def simpler(best: Outcome, seconds: float) -> tuple[Outcome, int]:
-        shrunk = shrink(best, seconds=min(seconds, SHRINK_CAP))
-        if same_failure(best, shrunk.outcome) and size(shrunk.outcome) < size(best):
-            return shrunk.outcome, shrunk.runs
-        return best, shrunk.runs
-
-    start, runs = simpler(outcome, seconds / 4)
-    fewest = fewest_preemptions(start, seconds=left() * 3 / 4)
+    fewest = fewest_preemptions(outcome, seconds=seconds * 3 / 4)
     best = fewest.outcome
-    runs += fewest.runs
-    if best is not start:
-        best, more = simpler(best, left() / 2)
-        runs += more
     limit = best.result.preemptions
-    minimal = minimise(best, seconds=min(left(), MINIMISE_CAP))
-    if minimal.outcome.result.preemptions > limit:  # fewer deviations, more preemptions
-        minimal = attrs.evolve(minimal, outcome=best, note="")
+    left = max(0.0, deadline - time.perf_counter())
+    shrunk = shrink(best, seconds=min(left / 2, SHRINK_CAP))
+    start = best
+    if same_failure(best, shrunk.outcome) and size(shrunk.outcome) < size(best) \
+            and shrunk.outcome.result.preemptions <= limit:
+        start = shrunk.outcome
+    left = max(0.0, deadline - time.perf_counter())
+    minimal = minimise(start, seconds=min(left, MINIMISE_CAP))
+    runs = fewest.runs + shrunk.runs + minimal.runs
+    if minimal.outcome.result.preemptions > start.result.preemptions:  # fewer deviations, more
+        minimal = attrs.evolve(minimal, outcome=start, note="")  # preemptions: keep the start
+    count = minimal.outcome.result.preemptions
+    if 0 <= fewest.none_up_to == count - 1:
+        proof = (f"fewest preemptions: {count}; the exhaustive search ({fewest.runs} runs) found "
+                 f"no failure of this kind with fewer, and the shrinker found this one")
+        notes = "; ".join(n for n in (minimal.note, proof) if n)
+        return attrs.evolve(minimal, runs=runs, note=notes, complete=True)
     notes = "; ".join(n for n in (minimal.note, fewest.note) if n)
-    return attrs.evolve(minimal, runs=runs + minimal.runs, note=notes,
+    return attrs.evolve(minimal, runs=runs, note=notes,
                         complete=fewest.complete if fewest.note else minimal.complete)
 
 

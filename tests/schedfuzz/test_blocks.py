@@ -8,6 +8,7 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import checkpoint, spawn
 from schedfuzz.blocks import GuidedOracle, joined_orders, turns
+from schedfuzz.minimal import reduce
 from schedfuzz.shrink import Shrinker
 
 A, B, C = 0, 1, 2
@@ -87,3 +88,21 @@ def test_joining_turns_takes_a_walks_failure_to_the_fewest_preemptions() -> None
     replayed = sf.run(name, schedule=best.schedule.encode())
     assert replayed.kind == "missed_wakeup"
     assert replayed.result.preemptions == 6
+
+
+def test_reduce_proves_the_fewest_preemptions_of_a_walks_failure() -> None:
+    """``minimal.reduce`` on a 3-preemption failure whose fewest is 2: the exhaustive search
+    rules out 1 preemption, and either finds the 2 itself or runs out of time, in which case
+    joining turns finds it and the two results together prove it."""
+    name = "thp.splitwait.set1"
+    if name not in sf.registry():
+        pytest.skip("thpmodel not installed")
+    walk = sf.run(name, schedule="sf1.ATUCAgABAQAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    assert walk.kind == "failure"
+    assert walk.result.preemptions == 3
+    reduced = reduce(walk, seconds=20)
+    assert reduced.outcome.kind == "failure"
+    assert reduced.outcome.result.preemptions == 2
+    assert reduced.complete
+    assert "fewest preemptions: 2" in reduced.note
