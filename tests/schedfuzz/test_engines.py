@@ -285,6 +285,76 @@ def test_dfs_livelock_has_the_fewest_preemptions_of_any_lasso() -> None:
     assert "at 3 preemptions (stem and one turn" in report.note
 
 
+
+
+# -- the bound's last level: in a big graph, states that cannot branch are looked up, not kept ----
+
+
+def _keeping(name: str, keep_all: bool, monkeypatch: pytest.MonkeyPatch, bound: int,
+             **params: Any) -> sf.explore.Report:
+    """A stateful search up to ``bound``; ``keep_all`` keeps every state, else the forced ones
+    are not kept from the first (as in a graph past ``dfs.KEEP_ALL_UNDER`` states)."""
+    monkeypatch.setattr(dfs, "KEEP_ALL_UNDER", 1 << 62 if keep_all else 0)
+    info = sf.resolve(name)
+    return dfs.DfsSearch(info, params, info.settings or sf.Settings(),
+                         Budget(max_schedules=20_000, seconds=60), stateful=True,
+                         max_preemptions=bound).explore()
+
+
+def test_last_level_keeps_only_the_states_that_branch_and_proves_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _thp("thp.upstream.c17")
+    every = _keeping("thp.upstream.c17", True, monkeypatch, 2, actors="writer")
+    some = _keeping("thp.upstream.c17", False, monkeypatch, 2, actors="writer")
+    assert every.verdict == some.verdict == "ok"
+    assert every.stats["verified_preemptions"] == some.stats["verified_preemptions"] == 2
+    assert every.stats["runs"] == some.stats["runs"]  # the same subtrees are run
+    assert some.stats["states"] * 2 < every.stats["states"]
+    assert some.stats["graph_bytes"] * 2 < every.stats["graph_bytes"]
+
+
+def test_a_livelock_closing_through_states_not_kept_is_still_found(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The polite actors' cycle passes states first kept at a lower cost, and comes back to them
+    on the last level, where the bound leaves one answer: a state not kept is still looked up,
+    so the cycle closes, with the same stem and turn as when every state is kept."""
+    every = _keeping("demo.polite-livelock", True, monkeypatch, 3)
+    some = _keeping("demo.polite-livelock", False, monkeypatch, 3)
+    assert every.verdict == some.verdict == "livelock"
+    assert some.stats["min_preemptions"] == 3
+    assert some.outcome is not None
+    assert every.outcome is not None
+    assert some.outcome.schedule == every.outcome.schedule
+    assert some.outcome.result.preemptions == 3
+    assert some.stats["states"] < every.stats["states"]
+
+
+def test_a_loop_of_forced_choice_points_is_cut_not_run_to_the_step_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two actors that tick forever, each tick a progress mark: at 0 preemptions every choice
+    point is forced. One in ``KEEP_EVERY`` is kept anyway, so the run meets it again and stops;
+    without that the run would go on to the step bound and end in the weaker livelock verdict."""
+
+    @sf.scenario("test.forced-tickers")
+    def tickers() -> None:
+        def tick() -> None:
+            while True:
+                progress("tick")
+                checkpoint("tick")
+
+        spawn(tick, name="a")
+        spawn(tick, name="b")
+        snapshot(lambda: None)
+
+    report = _keeping("test.forced-tickers", False, monkeypatch, 0)
+    assert report.verdict == "ok"
+    # The cycle is 128 steps (the quantum's 64 for each actor): one state in 8 of it is kept.
+    assert report.note == "verified: no failure with at most 0 preemptions (30 states, 2 runs)"
+    monkeypatch.setattr(dfs, "KEEP_EVERY", 1 << 62)
+    info = sf.resolve("test.forced-tickers")
+    unbounded = dfs.DfsSearch(info, {}, sf.Settings(max_steps=2000), Budget(max_schedules=10),
+                              stateful=True, max_preemptions=0).explore()
+    assert unbounded.verdict == "livelock"  # the step bound, not a proof
 # -- the sampling engines ------------------------------------------------------------------------
 
 

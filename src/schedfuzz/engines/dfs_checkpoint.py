@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 import attrs
 
 from schedfuzz._core.atomic import write_atomic
+from schedfuzz.engines.dfs_pending import Pending, Ways
 from schedfuzz.engines.stategraph import Lasso, StateGraph
 from schedfuzz.engines.statetable import EdgeTable, KeyTable
 from schedfuzz.errors import InvalidArgument
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["check_workers", "remove", "restore", "save", "worker_path"]
 
 FORMAT = "schedfuzz-dfs-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: the subtrees as a way tree and (node, answer) columns
 
 
 def _sources(module_name: str) -> list[Path]:
@@ -100,8 +101,9 @@ def save(search: DfsSearch, path: str, seconds: float) -> None:
     graph = search.graph
     body = {
         "level": search.level,
-        "stack": [(i.prefix, i.node, i.cost) for i in search.stack],
-        "next_level": [(i.prefix, i.node, i.cost) for i in search.next_level],
+        "ways": search.ways.dump(),
+        "stack": search.stack.dump(),
+        "next_level": search.next_level.dump(),
         "runs": search.runs,
         "pruned": search.pruned,
         "rejected": search.rejected,
@@ -169,11 +171,10 @@ def restore(search: DfsSearch, path: str) -> float | None:
 
 
 def _load(search: DfsSearch, body: dict[str, Any]) -> float:
-    from schedfuzz.engines.dfs import Item  # dfs imports this module
-
     search.level = body["level"]
-    search.stack = [Item(*t) for t in body["stack"]]
-    search.next_level = [Item(*t) for t in body["next_level"]]
+    search.ways = Ways.load(body["ways"])
+    search.stack = Pending.load(body["stack"])
+    search.next_level = Pending.load(body["next_level"])
     search.runs = body["runs"]
     search.pruned = body["pruned"]
     search.rejected = body["rejected"]
@@ -191,6 +192,13 @@ def _load(search: DfsSearch, body: dict[str, Any]) -> float:
     if not len(graph.depth) == len(graph.enabled) == len(graph.ids):
         msg = "the state tables differ in length"
         raise ValueError(msg)
+    if search.stateful and len(search.ways) != len(graph):
+        msg = "the way tree and the state graph differ in length"
+        raise ValueError(msg)
+    for pending in (search.stack, search.next_level):
+        if pending.nodes and not -1 <= min(pending.nodes) <= max(pending.nodes) < len(search.ways):
+            msg = "a pending subtree names a branching point the file does not hold"
+            raise ValueError(msg)
     search.graph = graph
     return float(body["seconds"])
 

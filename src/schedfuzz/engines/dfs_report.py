@@ -18,6 +18,7 @@ from schedfuzz.schedule import Schedule
 
 if TYPE_CHECKING:
     from schedfuzz._core.runner import RunResult
+    from schedfuzz.engines.dfs_pending import Pending, Ways
     from schedfuzz.engines.stategraph import Lasso, StateGraph
     from schedfuzz.scenario import ScenarioInfo
     from schedfuzz.settings import Settings
@@ -36,8 +37,9 @@ class DfsReporting:
     runs: int
     pruned: int
     stateful: bool | None
-    stack: list[Any]
-    next_level: list[Any]
+    ways: Ways
+    stack: Pending
+    next_level: Pending
     verified: int
     max_preemptions: int | None
     by_deviation: bool
@@ -50,7 +52,9 @@ class DfsReporting:
                              "stateful": bool(self.stateful),
                              "states": len(self.graph), "edges": len(self.graph.edges),
                              "graph_bytes": self.graph.nbytes(),
-                             "pending": len(self.stack) + len(self.next_level)})
+                             "pending": len(self.stack) + len(self.next_level),
+                             "pending_bytes": self.ways.nbytes() + self.stack.nbytes()
+                             + self.next_level.nbytes()})
 
     def _finish(self, report: Report, started: float) -> Report:
         verified = self.verified

@@ -93,7 +93,7 @@ class StateGraph:
         to past 256, which small masks never need)."""
         ids, edges = self.ids, self.edges
         columns = (ids.keys, ids.values, self.depth, edges.src, edges.choice, edges.dst,
-                   edges.flags)
+                   edges.flags, edges.forced)
         slots = len(self.enabled) + len(edges.ran) + len(edges.through)
         return sum(len(c) * c.itemsize for c in columns) + 8 * slots
 
@@ -213,7 +213,7 @@ class StateGraph:
         if best is None:
             return None
         cost, _, entry, cycle = best
-        return Lasso(self._path(entry, via), tuple(e.choice for e in cycle), cost)
+        return Lasso(self._path(entry, via), tuple(d for e in cycle for d in e.decisions()), cost)
 
     def _distances(self) -> tuple[list[int], list[int]]:
         """The fewest preemptions to each state from the first, and the last edge (its index,
@@ -248,9 +248,10 @@ class StateGraph:
     def _path(self, nid: int, via: list[int]) -> tuple[int, ...]:
         """The decisions of the cheapest way from the first state to ``nid``."""
         edges = self.edges
-        out = []
+        out: list[int] = []
         i = via[nid]
         while i >= 0:
+            out += [0] * edges.forced[i]  # reversed below: after the choice
             out.append(edges.choice[i])
             i = via[edges.src[i]]
         out.reverse()

@@ -25,7 +25,11 @@ __all__ = ["Edge", "EdgeTable", "KeyTable"]
 
 @attrs.frozen(slots=True)
 class Edge:
-    """A decision at ``src`` and the forced steps after it, up to the state ``dst``."""
+    """A decision at ``src`` and the forced steps after it, up to the state ``dst``.
+
+    ``forced`` counts the choice points on the way that were not kept as states because the
+    bound left them one answer (0): the edge's decisions are ``choice`` and that many zeros.
+    """
 
     src: int
     choice: int
@@ -34,6 +38,10 @@ class Edge:
     through: int
     progress: bool
     cost: int = 0
+    forced: int = 0
+
+    def decisions(self) -> tuple[int, ...]:
+        return (self.choice, *(0,) * self.forced)
 
 _EMPTY = -1  # no state number is negative
 
@@ -113,6 +121,7 @@ class EdgeTable:
         self.choice = array("q")
         self.dst = array("q")
         self.flags = array("B")  # progress | cost << 1
+        self.forced = array("B")  # below ``dfs.KEEP_EVERY``
         # Actor masks may exceed 64 bits (many actors): lists, whose small ints are shared.
         self.ran: list[int] = []
         self.through: list[int] = []
@@ -125,13 +134,14 @@ class EdgeTable:
         self.choice.append(edge.choice)
         self.dst.append(edge.dst)
         self.flags.append(edge.progress | edge.cost << 1)
+        self.forced.append(edge.forced)
         self.ran.append(edge.ran)
         self.through.append(edge.through)
 
     def __getitem__(self, i: int) -> Edge:
         flags = self.flags[i]
         return Edge(self.src[i], self.choice[i], self.dst[i], self.ran[i], self.through[i],
-                    bool(flags & 1), flags >> 1)
+                    bool(flags & 1), flags >> 1, self.forced[i])
 
     def __iter__(self) -> Iterator[Edge]:
         for i in range(len(self.src)):
@@ -148,21 +158,22 @@ class EdgeTable:
             if not flags & 1:
                 yield src, dst
 
-    def dump(self) -> tuple[bytes, bytes, bytes, bytes, list[int], list[int]]:
+    def dump(self) -> tuple[bytes, bytes, bytes, bytes, bytes, list[int], list[int]]:
         return (self.src.tobytes(), self.choice.tobytes(), self.dst.tobytes(),
-                self.flags.tobytes(), self.ran, self.through)
+                self.flags.tobytes(), self.forced.tobytes(), self.ran, self.through)
 
     @classmethod
     def load(cls, data: Any) -> EdgeTable:
         table = cls()
-        src, choice, dst, flags, table.ran, table.through = data
+        src, choice, dst, flags, forced, table.ran, table.through = data
         table.src.frombytes(src)
         table.choice.frombytes(choice)
         table.dst.frombytes(dst)
         table.flags.frombytes(flags)
+        table.forced.frombytes(forced)
         n = len(table.src)
         if not n == len(table.choice) == len(table.dst) == len(table.flags) == \
-                len(table.ran) == len(table.through):
+                len(table.forced) == len(table.ran) == len(table.through):
             msg = "the edge table's columns differ in length"
             raise ValueError(msg)
         return table
