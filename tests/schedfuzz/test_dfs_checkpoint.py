@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import marshal
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +212,36 @@ def test_cli_resumes_with_the_same_command(tmp_path: Path,
     assert second["note"].startswith(f"resumed from {path} (100 runs, ")
     assert "verified: no failure with at most 1 preemption" in second["note"]
     assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_saves_after_the_run_in_progress_and_stops(tmp_path: Path,
+                                                             sig: signal.Signals) -> None:
+    """A CI timeout (SIGTERM) or a Ctrl-C (SIGINT) costs no run: the search saves where it is
+    and says so, and the same command goes on to the uninterrupted search's end."""
+    path = tmp_path / "signal.ckpt"
+    args = ["explore", C17, "-p", "actors=writer,faulter", "--engine", "dfs",
+            "--max-preemptions", "2", "--checkpoint", str(path), "--json"]
+    command = [sys.executable, "-m", "schedfuzz.cli", *args]
+    proc = subprocess.Popen([*command, "--checkpoint-every", "0.5"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first save: the search is running, and its handler is set
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    stopped = json.loads(out)
+    assert stopped["note"].endswith(f"stopped by {sig.name}: saved in {path}, run again to "
+                                    "go on")
+    runs = stopped["schedules"]
+    assert 0 < runs < 8870
+    resumed = subprocess.run(command, capture_output=True, text=True, check=True)
+    note = json.loads(resumed.stdout)["note"]
+    assert note.startswith(f"resumed from {path} ({runs} runs, ")
+    assert note.endswith("verified: no failure with at most 2 preemptions (50004 states, "
+                         "8870 runs)")
+    assert not path.exists()
 
 
 @pytest.mark.parametrize(("extra", "error"), [

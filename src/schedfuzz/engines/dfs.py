@@ -208,6 +208,7 @@ class DfsSearch(DfsReporting):
         self.verified = -1  # the highest level explored completely
         self.lasso: Lasso | None = None  # the cheapest livelock in the graph, once there is one
         self.stopped_by_budget = False
+        self.stop_asked = ""  # the signal that asked a checkpointed search to save and stop
         self.level = 0
         self.ways = Ways()
         self.stack = Pending()
@@ -276,9 +277,10 @@ class DfsSearch(DfsReporting):
             self.stack.push(ROOT, 0)
         resumed_runs = self.runs
         self.stopped_by_budget = False
-        report = self._explore(started, before or 0.0, resumed_runs)
         if path is None:
-            return report
+            return self._explore(started, before or 0.0, resumed_runs)
+        with dfs_checkpoint.stop_signals(self):
+            report = self._explore(started, before or 0.0, resumed_runs)
         notes = [report.note] if report.note else []
         if before is not None:  # the counts are the whole search's, and so is the time
             if self.partition is None:  # a worker's parent says it for all of them
@@ -291,7 +293,8 @@ class DfsSearch(DfsReporting):
             # run must not do it again. The parent removes the files once all are.
             dfs_checkpoint.save(self, path, (before or 0.0) + time.perf_counter() - started)
             if self.partition is None:
-                notes.append(f"unfinished: saved in {path}, run again to go on")
+                why = f"stopped by {self.stop_asked}" if self.stop_asked else "unfinished"
+                notes.append(f"{why}: saved in {path}, run again to go on")
         else:
             dfs_checkpoint.remove(path)
         report.note = "; ".join(notes)
@@ -308,7 +311,7 @@ class DfsSearch(DfsReporting):
                 if self.stop is not None and self.level > self.stop.value:
                     return self._finish(report, started)  # a cheaper one exists
                 now = time.perf_counter()
-                if self.runs - resumed_runs >= budget.max_schedules or (
+                if self.runs - resumed_runs >= budget.max_schedules or self.stop_asked or (
                         deadline is not None and now >= deadline):
                     self.stopped_by_budget = True
                     if self.lasso is not None:

@@ -30,10 +30,14 @@ to the Python version, which the header records as well.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
@@ -48,7 +52,7 @@ from schedfuzz.errors import InvalidArgument
 if TYPE_CHECKING:
     from schedfuzz.engines.dfs import DfsSearch
 
-__all__ = ["check_workers", "remove", "restore", "save", "worker_path"]
+__all__ = ["check_workers", "remove", "restore", "save", "stop_signals", "worker_path"]
 
 FORMAT = "schedfuzz-dfs-checkpoint"
 VERSION = 2  # 2: the subtrees as a way tree and (node, answer) columns
@@ -239,3 +243,30 @@ def remove(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+@contextlib.contextmanager
+def stop_signals(search: DfsSearch) -> Iterator[None]:
+    """While a checkpointed search runs in the main thread, SIGINT (Ctrl-C) and SIGTERM (what a
+    CI job's timeout or a shutdown sends) ask it to save and stop after the run in progress,
+    instead of losing every run since the last save. A second signal interrupts at once.
+    (Not in a worker of several: their parent process takes the signal.)"""
+    if search.partition is not None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def ask(signum: int, frame: object) -> None:
+        if search.stop_asked:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
+            raise KeyboardInterrupt
+        search.stop_asked = signal.Signals(signum).name
+
+    for sig in before:
+        signal.signal(sig, ask)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
