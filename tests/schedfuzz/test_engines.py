@@ -214,7 +214,7 @@ def _graph(edges: list[tuple[int, int, int, int, int, bool]] | list[tuple[int, i
            enabled: list[int]) -> StateGraph:
     g = StateGraph()
     for i, mask in enumerate(enabled):  # state i first reached after i decisions
-        g.add(g.key(("s", i)), i, mask)
+        g.add(g.key(("s", i)), i, mask, i)
     for e in edges:
         g.edges.append(Edge(*e))
     return g

@@ -156,3 +156,30 @@ def test_the_value_stack_of_a_suspended_frame_is_read() -> None:
     assert "Exit" in repr(in_with)
     assert half_sum == (5,)  # the left operand, waiting for the right one
     assert plain == ()
+
+
+def test_a_state_outline_is_its_fingerprint_without_the_frames_values() -> None:
+    """At every choice point of a c17 run with every actor, the outline computed alone equals
+    the one taken from the fingerprint: a stateful search relies on it to skip the fingerprint
+    of a state whose outline no kept state has."""
+    if "thp.upstream.c17" not in sf.registry():
+        pytest.skip("thpmodel not installed")
+    from schedfuzz._core import traps
+    from schedfuzz._core.fingerprint import outline_of
+    from schedfuzz._core.runner import Runner
+
+    outlines = []
+
+    class Check:
+        def choose(self, n: int) -> int:
+            runner = traps.LOCAL.runner
+            outline = runner._outline()
+            assert outline == outline_of(runner._fingerprint())
+            outlines.append(outline)
+            return 0
+
+    info = sf.resolve("thp.upstream.c17")
+    Runner(info.fn, {}, Check(), sf.Settings()).run()
+    assert len(set(map(repr, outlines))) > 20  # a real run: the outline follows the actors
+    # each frame as code and offset only
+    assert all(len(frame) == 2 for o in outlines for actor in o[3] for frame in actor[4])

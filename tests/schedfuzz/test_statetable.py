@@ -55,7 +55,7 @@ def test_damaged_columns_are_refused() -> None:
         EdgeTable.load((src, choice, dst, flags, b"\x01", [], through))
 
 
-def test_a_real_search_keeps_about_a_hundred_bytes_a_state() -> None:
+def test_a_real_search_keeps_under_150_bytes_a_state() -> None:
     name = "thp.upstream.c17"
     if name not in sf.registry():
         pytest.skip("thpmodel not installed")
@@ -64,4 +64,5 @@ def test_a_real_search_keeps_about_a_hundred_bytes_a_state() -> None:
                            Budget(max_schedules=300)).explore()
     states = report.stats["states"]
     assert states > 1000
-    assert report.stats["graph_bytes"] / states < 130
+    # two hash tables (fingerprints, outlines) at most half full, the columns, the edges
+    assert report.stats["graph_bytes"] / states < 150

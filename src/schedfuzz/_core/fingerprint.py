@@ -37,7 +37,8 @@ from schedfuzz._core.framestack import stack_of
 if TYPE_CHECKING:
     from schedfuzz._core.actor import Actor
 
-__all__ = ["LassoDetector", "actor_position", "code_key", "freeze", "position_only"]
+__all__ = ["LassoDetector", "actor_outline", "actor_position", "code_key", "freeze", "outline_of",
+           "position_only"]
 
 _SCALAR_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
 _BY_IDENTITY = (types.FrameType, types.GeneratorType)
@@ -282,6 +283,34 @@ def actor_position(actor: Actor, memo: dict[int, int]) -> Any:
         innermost = False
         frame = frame.f_back
     return tuple(out)
+
+
+def actor_outline(actor: Actor) -> tuple[tuple[str, int], ...]:
+    """The actor's position without the frames' values: each frame's code and offset.
+
+    With the snapshot and the policy state it makes a state's *outline* (``outline_of``), a
+    fraction of the fingerprint's cost (no locals to freeze): two states with different
+    outlines differ, so a stateful search that finds no kept state with this outline knows the
+    state is new without computing its fingerprint.
+    """
+    frame = actor.greenlet.gr_frame
+    out = []
+    keys = _CODE_KEYS
+    while frame is not None:
+        code = frame.f_code
+        entry = keys.get(id(code))
+        out.append((entry[1] if entry is not None and entry[0] is code else code_key(code),
+                    frame.f_lasti))
+        frame = frame.f_back
+    return tuple(out)
+
+
+def outline_of(fingerprint: Any) -> Any:
+    """The outline of the state with this runner fingerprint (``Runner._fingerprint``): equal
+    to ``Runner._outline()`` for that state."""
+    current, consecutive, snap, actors = fingerprint
+    return (current, consecutive, snap,
+            tuple((*a[:4], tuple(f[:2] for f in a[4])) for a in actors))
 
 
 class LassoDetector:

@@ -30,7 +30,13 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from schedfuzz._core import detect, endless, traps
 from schedfuzz._core.actor import Actor, ActorState
-from schedfuzz._core.fingerprint import LassoDetector, actor_position, freeze, position_only
+from schedfuzz._core.fingerprint import (
+    LassoDetector,
+    actor_outline,
+    actor_position,
+    freeze,
+    position_only,
+)
 from schedfuzz._core.oracle import DefaultOracle, Oracle
 from schedfuzz._core.trace import Trace
 from schedfuzz._core.watchdog import RunawayInterrupt, watch
@@ -367,6 +373,15 @@ class Runner:
                         actor_position(a, memo))
                        for a in self.live)
         # Counts at or past the quantum behave alike: do not let them split one state into many.
+        consecutive = min(self.consecutive, self.settings.fair_quantum)
+        return (-1 if cur is None else cur.aid, consecutive, snap, actors)
+
+    def _outline(self) -> Any:
+        """``outline_of(self._fingerprint())``, without freezing any frame's values."""
+        snap = freeze(self.snapshot(), {}) if self.snapshot is not None else None
+        cur = self.current
+        actors = tuple((a.aid, a.state.value, a.yielded, a.signal_pending, actor_outline(a))
+                       for a in self.live)
         consecutive = min(self.consecutive, self.settings.fair_quantum)
         return (-1 if cur is None else cur.aid, consecutive, snap, actors)
 

@@ -46,6 +46,7 @@ from typing import Any
 import attrs
 
 from schedfuzz._core.actor import ActorState
+from schedfuzz._core.fingerprint import outline_of
 from schedfuzz._core.runner import Runner, RunResult
 from schedfuzz.engines import dfs_checkpoint
 from schedfuzz.engines.dfs_pending import ROOT, Pending, Ways
@@ -139,19 +140,21 @@ class DfsOracle:
         decisions = runner.decisions
         if search.stateful:
             graph = search.graph
-            key = graph.key(search.fingerprint(runner, consecutive))
+            # Not kept if forced, but looked up: a cycle may come back here to a state kept at
+            # a lower cost. Most forced states are new, which their outline tells for less.
+            passing = forced and len(self.forced) < KEEP_EVERY and len(graph) >= KEEP_ALL_UNDER
+            if passing and not graph.may_hold(graph.key(search.outline(runner, consecutive))):
+                return self._pass(runner, n)
+            fingerprint = search.fingerprint(runner, consecutive)
+            key = graph.key(fingerprint)
             nid = graph.find(key)
             if nid is not None:
                 self._close(runner, nid)
                 raise _Prune
-            if forced and len(self.forced) < KEEP_EVERY and len(graph) >= KEEP_ALL_UNDER:
-                # Looked up, since a cycle may come back to a state kept at a lower cost, but
-                # not kept: nothing branches here, and the open edge runs on through it.
-                search.beyond_bound += n - 1
-                self.forced.append(runner.step)
-                self.forced_enabled &= enabled_mask(runner)
-                return 0
-            nid = graph.add(key, len(decisions), enabled_mask(runner))
+            if passing:
+                return self._pass(runner, n)
+            nid = graph.add(key, len(decisions), enabled_mask(runner),
+                            graph.key(outline_of(fingerprint)))
             self._close(runner, nid)
             self.edge_from = (nid, 0, runner.step, 0)
         else:
@@ -163,6 +166,14 @@ class DfsOracle:
                 continue  # another worker's subtree
             extra = 1 if priced or alt == stay_at else 0
             search.branch(nid, alt, cost + extra)
+        return 0
+
+    def _pass(self, runner: Runner, n: int) -> int:
+        """Go on through a forced choice point without keeping its state: the open edge runs
+        on through it, and the actors enabled here bound the ones enabled all along it."""
+        self.search.beyond_bound += n - 1
+        self.forced.append(runner.step)
+        self.forced_enabled &= enabled_mask(runner)
         return 0
 
     def _close(self, runner: Runner, dst: int) -> None:
@@ -233,9 +244,12 @@ class DfsSearch(DfsReporting):
         """The runner's state fingerprint with the policy's run count filled in (the run loop
         keeps it in a local) and capped at the quantum, past which it changes nothing."""
         fp = runner._fingerprint()
-        if isinstance(fp, tuple) and len(fp) == 4:
-            fp = (fp[0], min(consecutive, self.quantum), fp[2], fp[3])
-        return fp
+        return (fp[0], min(consecutive, self.quantum), fp[2], fp[3])
+
+    def outline(self, runner: Runner, consecutive: int) -> object:
+        """The outline (``outline_of``) of the state ``fingerprint`` would give, for less."""
+        outline = runner._outline()
+        return (outline[0], min(consecutive, self.quantum), outline[2], outline[3])
 
     def mine(self) -> bool:
         """Is the next alternative of the first run this worker's (round robin)?"""

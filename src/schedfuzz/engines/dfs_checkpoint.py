@@ -118,6 +118,7 @@ def save(search: DfsSearch, path: str, seconds: float) -> None:
         "lasso": None if search.lasso is None else attrs.astuple(search.lasso),
         "seconds": seconds,
         "ids": graph.ids.dump(),
+        "outlines": graph.outlines.dump(),
         "depth": graph.depth.tobytes(),
         "enabled": graph.enabled,
         "edges": graph.edges.dump(),
@@ -190,10 +191,11 @@ def _load(search: DfsSearch, body: dict[str, Any]) -> float:
     search.lasso = None if lasso is None else Lasso(*lasso)
     graph = StateGraph(stable=True)  # the hashes saved are stable ones
     graph.ids = KeyTable.load(body["ids"])
+    graph.outlines = KeyTable.load(body["outlines"])
     graph.depth.frombytes(body["depth"])
     graph.enabled = body["enabled"]
     graph.edges = EdgeTable.load(body["edges"])
-    if not len(graph.depth) == len(graph.enabled) == len(graph.ids):
+    if not len(graph.depth) == len(graph.enabled) == len(graph.ids) >= len(graph.outlines):
         msg = "the state tables differ in length"
         raise ValueError(msg)
     if search.stateful and len(search.ways) != len(graph):

@@ -80,6 +80,9 @@ class StateGraph:
 
     def __init__(self, stable: bool = False) -> None:
         self.ids = KeyTable()
+        # Hashes of the kept states' outlines (``outline_of``): a state whose outline is not
+        # here is not kept, which a lookup can tell without the whole fingerprint.
+        self.outlines = KeyTable()
         self.depth = array("q")  # decisions from the start to here, on the first way found
         self.enabled: list[int] = []  # bit mask of enabled actors here (may pass 64 bits)
         self.edges = EdgeTable()
@@ -91,9 +94,9 @@ class StateGraph:
     def nbytes(self) -> int:
         """Bytes the tables hold (columns and list slots; not the ints a list slot may point
         to past 256, which small masks never need)."""
-        ids, edges = self.ids, self.edges
-        columns = (ids.keys, ids.values, self.depth, edges.src, edges.choice, edges.dst,
-                   edges.flags, edges.forced)
+        ids, edges, outlines = self.ids, self.edges, self.outlines
+        columns = (ids.keys, ids.values, outlines.keys, outlines.values, self.depth,
+                   edges.src, edges.choice, edges.dst, edges.flags, edges.forced)
         slots = len(self.enabled) + len(edges.ran) + len(edges.through)
         return sum(len(c) * c.itemsize for c in columns) + 8 * slots
 
@@ -101,9 +104,14 @@ class StateGraph:
         """The state whose fingerprint has this ``key`` (``self.key(fingerprint)``), if seen."""
         return self.ids.get(key)
 
-    def add(self, key: int, depth: int, enabled: int) -> int:
+    def may_hold(self, outline: int) -> bool:
+        """Whether some kept state has the outline with this key (if not, none is this one)."""
+        return self.outlines.get(outline) is not None
+
+    def add(self, key: int, depth: int, enabled: int, outline: int) -> int:
         nid = len(self.depth)
         self.ids[key] = nid
+        self.outlines[outline] = nid
         self.depth.append(depth)
         self.enabled.append(enabled)
         return nid
