@@ -239,7 +239,7 @@ def test_a_signal_saves_after_the_run_in_progress_and_stops(tmp_path: Path,
     resumed = subprocess.run(command, capture_output=True, text=True, check=True)
     note = json.loads(resumed.stdout)["note"]
     assert note.startswith(f"resumed from {path} ({runs} runs, ")
-    assert note.endswith("verified: no failure with at most 2 preemptions (50004 states, "
+    assert note.endswith("verified: no failure with at most 2 preemptions (9370 states, "
                          "8870 runs)")
     assert not path.exists()
 

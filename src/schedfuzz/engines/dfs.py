@@ -67,17 +67,16 @@ class _Prune(Exception):
     """Raised from ``choose`` to abandon a run that reached an explored state."""
 
 
-# On a bound's last level most choice points are forced: the bound leaves them one answer. Once
-# the graph holds ``KEEP_ALL_UNDER`` states, a forced state is looked up but no longer kept, which
-# makes a long proof's memory some 5 times smaller for about a quarter more time (lookups that
-# keeping would have saved). After ``KEEP_EVERY`` forced points in a row one is kept anyway, for
-# two reasons: a later run that joins the same forced stretch (runs after nearby preemptions soon
-# merge) is pruned within that many lookups instead of going on to the stretch's end; and a loop
-# of forced points (actors ticking under the fair quantum's rotation) is cut when it comes round
-# instead of running to the step bound. Measured on c17 with a writer and a faulter at two
-# preemptions, all forced states not kept: keeping one in 8 keeps 9,370 of 50,004 states for 24%
-# more time; one in 64, 7,569 for 43% more.
-KEEP_ALL_UNDER = 1_000_000
+# On a bound's last level most choice points are forced: the bound leaves them one answer. A
+# forced state is looked up (a cycle may come back to a state kept at a lower cost) but not kept,
+# and most are new, which their outline tells without a fingerprint. After ``KEEP_EVERY`` forced
+# points in a row one is kept anyway: a later run that joins the same forced stretch (runs after
+# nearby preemptions soon merge) is then pruned within that many lookups instead of going on to
+# the stretch's end, and a loop of forced points (actors ticking under the fair quantum's
+# rotation) is cut when it comes round instead of running to the step bound. Measured on c17
+# with a writer, a faulter and a reader at one preemption: 3,864 states kept of 31,345, in 4.7 s
+# instead of 7.4 (keeping every state); with a writer and a faulter at two, one in 8 kept keeps
+# 9,370 of 50,004 states, one in 64 keeps 7,569 for 20% more lookups.
 KEEP_EVERY = 8
 
 
@@ -142,7 +141,7 @@ class DfsOracle:
             graph = search.graph
             # Not kept if forced, but looked up: a cycle may come back here to a state kept at
             # a lower cost. Most forced states are new, which their outline tells for less.
-            passing = forced and len(self.forced) < KEEP_EVERY and len(graph) >= KEEP_ALL_UNDER
+            passing = forced and len(self.forced) < KEEP_EVERY
             if passing and not graph.may_hold(graph.key(search.outline(runner, consecutive))):
                 return self._pass(runner, n)
             fingerprint = search.fingerprint(runner, consecutive)
