@@ -47,7 +47,7 @@ _EMPTY = -1  # no state number is negative
 
 
 class KeyTable:
-    """``key -> state number``, for signed 64-bit keys (what ``hash`` and BLAKE2b give)."""
+    """``key -> state number``, for signed 64-bit keys (what ``hash`` gives, or 64 bits of SHA-256)."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self._empty(capacity)
