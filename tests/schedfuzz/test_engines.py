@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import schedfuzz as sf
 from schedfuzz import AtomicInt, Lock, checkpoint, progress, snapshot, spawn
-from schedfuzz.engines import dfs, pct
+from schedfuzz.engines import dfs, dfs_oracle, pct
 from schedfuzz.engines.random_walk import derive_seed
 from schedfuzz.engines.stategraph import Edge, StateGraph
 from schedfuzz.explore import Budget, explore
@@ -290,14 +290,14 @@ def test_dfs_livelock_has_the_fewest_preemptions_of_any_lasso() -> None:
 # -- the bound's last level: states that cannot branch are looked up, not kept -------------------
 
 
-KEEP_EVERY = dfs.KEEP_EVERY
+KEEP_EVERY = dfs_oracle.KEEP_EVERY
 
 
 def _keeping(name: str, keep_all: bool, monkeypatch: pytest.MonkeyPatch, bound: int,
              **params: Any) -> sf.explore.Report:
     """A stateful search up to ``bound``; ``keep_all`` keeps every state, as if none were
     forced."""
-    monkeypatch.setattr(dfs, "KEEP_EVERY", 0 if keep_all else KEEP_EVERY)
+    monkeypatch.setattr(dfs_oracle, "KEEP_EVERY", 0 if keep_all else KEEP_EVERY)
     info = sf.resolve(name)
     return dfs.DfsSearch(info, params, info.settings or sf.Settings(),
                          Budget(max_schedules=20_000, seconds=60), stateful=True,
@@ -353,7 +353,7 @@ def test_a_loop_of_forced_choice_points_is_cut_not_run_to_the_step_bound(
     assert report.verdict == "ok"
     # The cycle is 128 steps (the quantum's 64 for each actor): one state in 8 of it is kept.
     assert report.note == "verified: no failure with at most 0 preemptions (30 states, 2 runs)"
-    monkeypatch.setattr(dfs, "KEEP_EVERY", 1 << 62)
+    monkeypatch.setattr(dfs_oracle, "KEEP_EVERY", 1 << 62)
     info = sf.resolve("test.forced-tickers")
     unbounded = dfs.DfsSearch(info, {}, sf.Settings(max_steps=2000), Budget(max_schedules=10),
                               stateful=True, max_preemptions=0).explore()

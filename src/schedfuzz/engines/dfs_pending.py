@@ -11,7 +11,7 @@ so they are kept as a tree instead, SPIN's way of storing paths:
   the way that first reached it), the answer taken at the parent, and how many decisions come
   before it. Between a parent's answer and the node every decision is 0: a run answers 0 at every
   choice point after the ones it replays, so the way to any node is rebuilt from the chain.
-* ``Pending``: a stack of ``(node, alt)`` pairs in two array columns, nine bytes a subtree.
+* ``Pending``: a stack of ``(node, alt)`` pairs in two array columns, ten bytes a subtree.
 """
 
 from __future__ import annotations

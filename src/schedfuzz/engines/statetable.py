@@ -47,7 +47,7 @@ _EMPTY = -1  # no state number is negative
 
 
 class KeyTable:
-    """``key -> state number``, for signed 64-bit keys (what ``hash`` gives, or 64 bits of SHA-256)."""
+    """``key -> state number``, for signed 64-bit keys (``hash()``, or 64 bits of SHA-256)."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self._empty(capacity)
@@ -121,7 +121,7 @@ class EdgeTable:
         self.choice = array("q")
         self.dst = array("q")
         self.flags = array("B")  # progress | cost << 1
-        self.forced = array("B")  # below ``dfs.KEEP_EVERY``
+        self.forced = array("B")  # below ``dfs_oracle.KEEP_EVERY``
         # Actor masks may exceed 64 bits (many actors): lists, whose small ints are shared.
         self.ran: list[int] = []
         self.through: list[int] = []
