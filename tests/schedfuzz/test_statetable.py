@@ -8,7 +8,7 @@ import random
 import pytest
 import schedfuzz as sf
 from schedfuzz.engines import dfs
-from schedfuzz.engines.statetable import Edge, EdgeTable, KeyTable
+from schedfuzz.engines.statetable import Edge, EdgeTable, KeyTable, TagSet
 from schedfuzz.explore import Budget
 from schedfuzz.scenario import resolve
 from schedfuzz.settings import Settings
@@ -29,6 +29,28 @@ def test_key_table_acts_as_a_dict_through_growth_and_collisions() -> None:
     assert 2 * len(table) <= len(table.values)  # never more than half full
     again = KeyTable.load(table.dump())
     assert all(again.get(key) == value for key, value in model.items())
+
+
+def test_tag_set_never_forgets_a_key_through_its_growth() -> None:
+    """A false "no" would let a search pass a kept state by; a false "yes" only costs a
+    fingerprint. Keys that share their low 32 bits (the tag) are the one confusion."""
+    rng = random.Random(7)
+    keys = [rng.getrandbits(64) - (1 << 63) for _ in range(5000)] + [0, 1 << 40, -1]
+    tags = TagSet(4)
+    for key in keys:
+        tags.add(key)
+    assert all(key in tags for key in keys)
+    assert 2 * len(tags) <= len(tags.tags)
+    assert (1 << 40) + 5 not in tags
+    five = TagSet()
+    five.add(5)
+    assert 5 + (7 << 32) in five  # the same low 32 bits: taken for 5
+    assert 6 not in five
+    assert all(key in TagSet.load(tags.dump()) for key in keys)
+    absent = [rng.getrandbits(64) for _ in range(5000)]
+    assert sum(key in tags for key in absent) <= 2
+    with pytest.raises(ValueError, match="does not fit"):
+        TagSet.load((tags.dump()[0][:12], 1))
 
 
 def test_edge_table_gives_back_the_edges_it_was_given() -> None:

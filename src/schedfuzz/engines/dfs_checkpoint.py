@@ -46,7 +46,7 @@ import attrs
 from schedfuzz._core.atomic import write_atomic
 from schedfuzz.engines.dfs_pending import Pending, Ways
 from schedfuzz.engines.stategraph import Lasso, StateGraph
-from schedfuzz.engines.statetable import EdgeTable, KeyTable
+from schedfuzz.engines.statetable import EdgeTable, KeyTable, TagSet
 from schedfuzz.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def _load(search: DfsSearch, body: dict[str, Any]) -> float:
     search.lasso = None if lasso is None else Lasso(*lasso)
     graph = StateGraph(stable=True)  # the hashes saved are stable ones
     graph.ids = KeyTable.load(body["ids"])
-    graph.outlines = KeyTable.load(body["outlines"])
+    graph.outlines = TagSet.load(body["outlines"])
     graph.depth.frombytes(body["depth"])
     graph.enabled = body["enabled"]
     graph.edges = EdgeTable.load(body["edges"])

@@ -37,7 +37,7 @@ from typing import Any
 
 import attrs
 
-from schedfuzz.engines.statetable import Edge, EdgeTable, KeyTable
+from schedfuzz.engines.statetable import Edge, EdgeTable, KeyTable, TagSet
 
 __all__ = ["Edge", "Lasso", "StateGraph"]
 
@@ -85,7 +85,7 @@ class StateGraph:
         self.ids = KeyTable()
         # Hashes of the kept states' outlines (``outline_of``): a state whose outline is not
         # here is not kept, which a lookup can tell without the whole fingerprint.
-        self.outlines = KeyTable()
+        self.outlines = TagSet()
         self.depth = array("q")  # decisions from the start to here, on the first way found
         self.enabled: list[int] = []  # bit mask of enabled actors here (may pass 64 bits)
         self.edges = EdgeTable()
@@ -97,8 +97,8 @@ class StateGraph:
     def nbytes(self) -> int:
         """Bytes the tables hold (columns and list slots; not the ints a list slot may point
         to past 256, which small masks never need)."""
-        ids, edges, outlines = self.ids, self.edges, self.outlines
-        columns = (ids.keys, ids.values, outlines.keys, outlines.values, self.depth,
+        ids, edges = self.ids, self.edges
+        columns = (ids.keys, ids.values, self.outlines.tags, self.depth,
                    edges.src, edges.choice, edges.dst, edges.flags, edges.forced)
         slots = len(self.enabled) + len(edges.ran) + len(edges.through)
         return sum(len(c) * c.itemsize for c in columns) + 8 * slots
@@ -109,12 +109,12 @@ class StateGraph:
 
     def may_hold(self, outline: int) -> bool:
         """Whether some kept state has the outline with this key (if not, none is this one)."""
-        return self.outlines.get(outline) is not None
+        return outline in self.outlines
 
     def add(self, key: int, depth: int, enabled: int, outline: int) -> int:
         nid = len(self.depth)
         self.ids[key] = nid
-        self.outlines[outline] = nid
+        self.outlines.add(outline)
         self.depth.append(depth)
         self.enabled.append(enabled)
         return nid

@@ -7,6 +7,9 @@ hundred microseconds a state), so a lookup written in Python costs nothing that 
 
 * ``KeyTable``: 64-bit state hashes to state numbers, open addressing with linear probing in
   two arrays, kept at most half full.
+* ``TagSet``: a set of 64-bit keys that may answer "yes" for a key it never held (about once
+  in four billion), in one array of 32-bit tags: for questions where a false "yes" only costs
+  time.
 * ``EdgeTable``: one array per ``Edge`` field; reading an edge builds the ``Edge``.
 
 Both turn into bytes and back for a checkpoint (``dfs_checkpoint``).
@@ -20,7 +23,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Edge", "EdgeTable", "KeyTable"]
+__all__ = ["Edge", "EdgeTable", "KeyTable", "TagSet"]
 
 
 @attrs.frozen(slots=True)
@@ -107,6 +110,74 @@ class KeyTable:
         capacity = len(table.values)
         if capacity & (capacity - 1) or len(table.keys) != capacity or not 0 <= size <= capacity:
             msg = "the state table's columns do not fit together"
+            raise ValueError(msg)
+        table.mask = capacity - 1
+        table.size = size
+        return table
+
+
+class TagSet:
+    """Which 64-bit keys were added, answered from the key's low 32 bits (its tag).
+
+    The tag picks the slot (linear probing, at most half full), so the table can double
+    without the keys: 4 bytes a slot, where ``KeyTable`` takes 16. Two keys with the same
+    tag are one to it: with n keys held, a key never added is taken for one about n / 2**32
+    of the time (0.2% at ten million).
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.tags = array("I", bytes(4 * capacity))  # 0: an empty slot
+        self.mask = capacity - 1
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __contains__(self, key: int) -> bool:
+        tags, mask = self.tags, self.mask
+        tag = key & 0xFFFFFFFF or 1
+        i = tag & mask
+        while True:
+            t = tags[i]
+            if t == tag:
+                return True
+            if not t:
+                return False
+            i = (i + 1) & mask
+
+    def add(self, key: int) -> None:
+        if 2 * (self.size + 1) > len(self.tags):
+            old = self.tags
+            self.tags = array("I", bytes(8 * len(old)))
+            self.mask = 2 * len(old) - 1
+            self.size = 0
+            for tag in old:
+                if tag:
+                    self._put(tag)
+        self._put(key & 0xFFFFFFFF or 1)
+
+    def _put(self, tag: int) -> None:
+        tags, mask = self.tags, self.mask
+        i = tag & mask
+        while tags[i]:
+            if tags[i] == tag:
+                return
+            i = (i + 1) & mask
+        tags[i] = tag
+        self.size += 1
+
+    def dump(self) -> tuple[bytes, int]:
+        return self.tags.tobytes(), self.size
+
+    @classmethod
+    def load(cls, data: Any) -> TagSet:
+        tags, size = data
+        table = cls(1)
+        table.tags = array("I")
+        table.tags.frombytes(tags)
+        capacity = len(table.tags)
+        if capacity & (capacity - 1) or not 0 <= size <= capacity:
+            msg = "the tag set's column does not fit its size"
             raise ValueError(msg)
         table.mask = capacity - 1
         table.size = size
