@@ -17,7 +17,10 @@ Sections (each a function returning a flat dict of figures):
   each engine, the median over several seeds; the shrunk reproducer's preemptions against the
   minimum the exhaustive engine proves.
 * ``stateful``: states explored, states per second and bytes of state graph per state of the
-  stateful exhaustive search on the clean scenarios that declare a snapshot.
+  stateful exhaustive search on the clean scenarios that declare a snapshot; and one bounded
+  proof (``thp.upstream.c17`` with some actors, up to a few preemptions) run twice side by side,
+  keeping every state and keeping none of the forced ones (the default): the ratios of states
+  kept, graph bytes and seconds (``bounded_*``), with the same runs.
 * ``threads``: the same bugs written with real ``threading`` threads under
   ``sys.setswitchinterval(1e-6)``, run for the same time budget: what a Python user has today.
 * ``memory`` (only with ``--memory``): RSS growth over 100,000 runs of a small scenario, and
@@ -78,15 +81,16 @@ class Scale:
     stateful_all: bool  # every clean scenario, not only the upstream designs
     thread_seconds: float
     memory_runs: int
+    bounded: tuple[str, int]  # the bounded proof: c17's actors and the preemption bound
 
 
 PROFILES = {
     "smoke": Scale("smoke", 2, 40, 5_000, 0.05, 1, 50, 0.2, 0.5, ("demo.",), 0.3, False, 0.1,
-                   2_000),
+                   2_000, ("writer", 1)),
     "quick": Scale("quick", 5, 150, 20_000, 0.25, 2, 300, 0.5, 2.0, ("demo.", "thp."), 2.5,
-                   False, 0.5, 10_000),
+                   False, 0.5, 10_000, ("writer,faulter,reader", 1)),
     "full": Scale("full", 15, 600, 100_000, 3.0, 9, 5000, 20.0, 30.0, ("demo.", "thp."), 60.0,
-                  True, 5.0, 100_000),
+                  True, 5.0, 100_000, ("writer,faulter", 2)),
 }
 
 
@@ -316,6 +320,38 @@ def _stateful_row(name: str, scale: Scale) -> dict[str, Any]:
     }
 
 
+def _bounded(scale: Scale) -> Figures:
+    """A bounded proof keeping every state, then keeping none of the forced ones: ratios."""
+    from schedfuzz.engines import dfs, dfs_oracle
+    from schedfuzz.scenario import resolve
+
+    name = "thp.upstream.c17"
+    if name not in schedfuzz.registry():
+        return {}
+    actors, bound = scale.bounded
+    default = dfs_oracle.KEEP_EVERY
+    out = {}
+    for label, keep_every in (("all", 0), ("branching", default)):
+        dfs_oracle.KEEP_EVERY = keep_every
+        try:
+            started = time.perf_counter()
+            report = dfs.DfsSearch(resolve(name), {"actors": actors}, Settings(),
+                                   Budget(max_schedules=10**9), stateful=True,
+                                   max_preemptions=bound).explore()
+            out[label] = (time.perf_counter() - started, report)
+        finally:
+            dfs_oracle.KEEP_EVERY = default
+    (t_all, every), (t_some, some) = out["all"], out["branching"]
+    return {
+        "bounded_proof": f"{name} -p actors={actors}, at most {bound}: {some.note}",
+        "bounded_states_kept_ratio": round(some.stats["states"] / every.stats["states"], 3),
+        "bounded_graph_bytes_ratio": round(some.stats["graph_bytes"]
+                                           / every.stats["graph_bytes"], 3),
+        "bounded_seconds_ratio": round(t_some / t_all, 3),
+        "bounded_same_runs": int(some.schedules == every.schedules),
+    }
+
+
 def bench_stateful(scale: Scale) -> Figures:
     names = _scenarios("thp.", clean=True) or _scenarios("demo.", clean=True)
     if not scale.stateful_all:  # the upstream designs are what a short run must show
@@ -323,6 +359,7 @@ def bench_stateful(scale: Scale) -> Figures:
     rows = dict(zip(names, _pool(_stateful_row, names, scale)))
     rates = [r["states_per_s"] for r in rows.values()]
     return {
+        **_bounded(scale),
         "stateful": rows,
         "stateful_states_per_s_median": round(statistics.median(rates), 1) if rates else 0.0,
         "stateful_graph_bytes_per_state_max": max(

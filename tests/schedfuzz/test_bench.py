@@ -20,6 +20,7 @@ NUMBERS = [
     "buggy_scenarios", "bugs_found_dfs", "bugs_found_random", "bugs_found_pct",
     "bugs_found_hypothesis", "shrunk_at_minimum_random", "shrunk_at_minimum_pct",
     "stateful_states_per_s_median", "stateful_graph_bytes_per_state_max", "stateful_complete",
+    "bounded_states_kept_ratio", "bounded_graph_bytes_ratio", "bounded_seconds_ratio",
     "threads_bugs_found", "threads_bug_rate", "memory_rss_growth_kib", "memory_leaked_greenlets",
     "total_seconds",
 ]
@@ -45,6 +46,12 @@ def test_figure_is_a_number(figures: dict[str, Any], key: str) -> None:
     value = figures[key]
     assert isinstance(value, (int, float))
     assert not isinstance(value, bool)
+
+
+def test_the_bounded_proof_runs_the_same_schedules_either_way(figures: dict[str, Any]) -> None:
+    assert figures["bounded_same_runs"] == 1
+    assert figures["bounded_states_kept_ratio"] < 1  # forced states are not kept
+    assert "verified: no failure with at most 1 preemption" in figures["bounded_proof"]
 
 
 def test_step_ratio_is_the_ratio_of_its_parts(figures: dict[str, Any]) -> None:
