@@ -244,6 +244,37 @@ def test_a_signal_saves_after_the_run_in_progress_and_stops(tmp_path: Path,
     assert not path.exists()
 
 
+def test_a_signal_to_a_parallel_search_saves_every_workers_share(tmp_path: Path) -> None:
+    """With workers, the parent takes the signal and every worker saves after its run in
+    progress; the same command then ends as the uninterrupted parallel search."""
+    path = tmp_path / "parallel-signal.ckpt"
+    files = [tmp_path / f"parallel-signal.ckpt.{k}-of-2" for k in (1, 2)]
+    args = ["explore", C17, "-p", "actors=writer,faulter", "--engine", "dfs", "--workers", "2",
+            "--max-preemptions", "2", "--json"]
+    whole = subprocess.run([sys.executable, "-m", "schedfuzz.cli", *args], capture_output=True,
+                           text=True, check=True)
+    command = [sys.executable, "-m", "schedfuzz.cli", *args, "--checkpoint", str(path)]
+    proc = subprocess.Popen([*command, "--checkpoint-every", "0.5"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not all(f.exists() for f in files) and proc.poll() is None and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    stopped = json.loads(out)
+    assert stopped["note"].endswith(f"stopped by SIGTERM: saved in {files[0]} to {files[1]}, "
+                                    "run again to go on")
+    assert all(f.exists() for f in files)
+    resumed = json.loads(subprocess.run(command, capture_output=True, text=True,
+                                        check=True).stdout)
+    assert resumed["note"].startswith(f"resumed from {files[0]} to {files[1]} (")
+    assert resumed["note"].endswith(json.loads(whole.stdout)["note"])
+    assert resumed["schedules"] == json.loads(whole.stdout)["schedules"]
+    assert not any(f.exists() for f in files)
+
+
 @pytest.mark.parametrize(("extra", "error"), [
     (["--engine", "random", "--checkpoint", "x"],
      "--checkpoint is for the dfs engine's search, not the random engine's"),

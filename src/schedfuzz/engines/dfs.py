@@ -51,6 +51,7 @@ What the report says is worded in ``dfs_report.py``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -77,7 +78,8 @@ class DfsSearch(DfsReporting):
                  budget: Budget, stateful: bool | None = None,
                  max_preemptions: int | None = None, by_deviation: bool = False,
                  accept: Callable[[RunResult], bool] | None = None,
-                 partition: tuple[int, int] | None = None, stop: Any = None) -> None:
+                 partition: tuple[int, int] | None = None, stop: Any = None,
+                 halt: Any = None) -> None:
         self.info = info
         self.params = params
         self.settings = settings
@@ -102,6 +104,7 @@ class DfsSearch(DfsReporting):
         # and stops at a level above the cheapest failure any worker found (``stop.value``).
         self.partition = partition
         self.stop = stop
+        self.halt = halt  # a worker's: set by its parent when a signal asks the search to stop
         self.root_alternatives = 0
         self.runs = 0
         self.pruned = 0
@@ -123,6 +126,9 @@ class DfsSearch(DfsReporting):
         """The outline (``outline_of``) of the state ``fingerprint`` would give, for less."""
         outline = runner._outline()
         return (outline[0], min(consecutive, self.quantum), outline[2], outline[3])
+
+    def _ask_stop(self, signal_name: str) -> None:
+        self.stop_asked = signal_name
 
     def mine(self) -> bool:
         """Is the next alternative of the first run this worker's (round robin)?"""
@@ -166,7 +172,8 @@ class DfsSearch(DfsReporting):
         self.stopped_by_budget = False
         if path is None:
             return self._explore(started, before or 0.0, resumed_runs)
-        with dfs_checkpoint.stop_signals(self):
+        with contextlib.nullcontext() if self.partition is not None else \
+                dfs_checkpoint.stop_signals(self._ask_stop):
             report = self._explore(started, before or 0.0, resumed_runs)
         notes = [report.note] if report.note else []
         if before is not None:  # the counts are the whole search's, and so is the time
@@ -199,7 +206,8 @@ class DfsSearch(DfsReporting):
                     return self._finish(report, started)  # a cheaper one exists
                 now = time.perf_counter()
                 if self.runs - resumed_runs >= budget.max_schedules or self.stop_asked or (
-                        deadline is not None and now >= deadline):
+                        deadline is not None and now >= deadline) or (
+                        self.halt is not None and self.halt.value):
                     self.stopped_by_budget = True
                     if self.lasso is not None:
                         return self._livelock(report, self.lasso, started) or \

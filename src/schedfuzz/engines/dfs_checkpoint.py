@@ -37,7 +37,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
@@ -248,25 +248,28 @@ def remove(path: str) -> None:
 
 
 @contextlib.contextmanager
-def stop_signals(search: DfsSearch) -> Iterator[None]:
-    """While a checkpointed search runs in the main thread, SIGINT (Ctrl-C) and SIGTERM (what a
-    CI job's timeout or a shutdown sends) ask it to save and stop after the run in progress,
-    instead of losing every run since the last save. A second signal interrupts at once.
-    (Not in a worker of several: their parent process takes the signal.)"""
-    if search.partition is not None or threading.current_thread() is not threading.main_thread():
+def stop_signals(ask: Callable[[str], None]) -> Iterator[None]:
+    """While a checkpointed search runs, SIGINT (Ctrl-C) and SIGTERM (what a CI job's timeout or
+    a shutdown sends) call ``ask`` with the signal's name, so that the search saves and stops
+    after the run in progress instead of losing every run since the last save. A second signal
+    interrupts at once. Outside the main thread (where Python takes no signals) it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    asked: list[int] = []
 
-    def ask(signum: int, frame: object) -> None:
-        if search.stop_asked:
+    def on_signal(signum: int, frame: object) -> None:
+        if asked:
             for sig, handler in before.items():
                 signal.signal(sig, handler)
             raise KeyboardInterrupt
-        search.stop_asked = signal.Signals(signum).name
+        asked.append(signum)
+        ask(signal.Signals(signum).name)
 
     for sig in before:
-        signal.signal(sig, ask)
+        signal.signal(sig, on_signal)
     try:
         yield
     finally:

@@ -8,6 +8,7 @@ which costs time but never soundness.
 
 With a checkpoint, each worker saves its share to its own file (``FILE.1-of-2``, ...), even when
 done, and the files go once the whole search is: a resumed search needs the same worker count.
+A SIGINT or SIGTERM to the parent makes every worker save after its run in progress and stop.
 
 The first failure is still preemption-minimal. A worker that finds one at cost K lowers a shared
 bound to K; every worker stops once its level passes the bound, but finishes level K, so the
@@ -18,10 +19,12 @@ result does not depend on which worker got there first: it is the failure with t
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from typing import Any
 
 from schedfuzz.engines.dfs import DfsSearch
-from schedfuzz.engines.dfs_checkpoint import remove, worker_path
+from schedfuzz.engines.dfs_checkpoint import remove, stop_signals, worker_path
 from schedfuzz.engines.processes import context, find_again, gather, importable
 from schedfuzz.errors import SchedfuzzInternalError
 from schedfuzz.execute import run
@@ -35,14 +38,17 @@ UNBOUNDED = 1 << 62
 
 
 def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int],
-            stop: Any, results: Any) -> None:
+            stop: Any, halt: Any, results: Any) -> None:
     """Body of one worker process: its share of the search, summed up in plain values."""
     name, ref, params, settings, budget, worker, workers = spec
+    # A Ctrl-C in the terminal reaches every process of the group: the parent handles it (it
+    # sets ``halt``, and each worker saves after its run in progress and stops).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         info = find_again(name, ref)
         search = DfsSearch(info, params, settings, budget,
                            max_preemptions=budget.max_preemptions,
-                           partition=(worker, workers), stop=stop)
+                           partition=(worker, workers), stop=stop, halt=halt)
         report = search.explore()
         outcome = report.outcome
         summary: dict[str, Any] = {
@@ -82,6 +88,7 @@ def parallel_search(info: ScenarioInfo, params: dict[str, Any], settings: Settin
         return report
     ctx = context()
     stop = ctx.Value("q", UNBOUNDED)
+    halt = ctx.Value("b", 0)
     results = ctx.Queue()
     share = max(1, int(budget.max_schedules) // workers)
     path = budget.checkpoint
@@ -93,18 +100,26 @@ def parallel_search(info: ScenarioInfo, params: dict[str, Any], settings: Settin
                       checkpoint=None if path is None else worker_path(path, w, workers),
                       checkpoint_every=budget.checkpoint_every)
         spec = (info.name, info.ref, params, settings, each, w, workers)
-        proc = ctx.Process(target=_worker, args=(spec, stop, results), daemon=True)
+        proc = ctx.Process(target=_worker, args=(spec, stop, halt, results), daemon=True)
         proc.start()
         procs.append(proc)
-    parts = _collect(procs, results)
+    asked: list[str] = []
+
+    def ask(signal_name: str) -> None:
+        asked.append(signal_name)
+        halt.value = 1
+
+    with stop_signals(ask) if path is not None else contextlib.nullcontext():
+        parts = _collect(procs, results)
     report = _combine(info, params, settings, parts, workers)
     report.stats["max_preemptions"] = budget.max_preemptions
     if path is not None:
-        _checkpoints(report, parts, path, workers)
+        _checkpoints(report, parts, path, workers, asked[0] if asked else "")
     return report
 
 
-def _checkpoints(report: Report, parts: list[dict[str, Any]], path: str, workers: int) -> None:
+def _checkpoints(report: Report, parts: list[dict[str, Any]], path: str, workers: int,
+                 signal_name: str) -> None:
     """Every worker saved its share; keep the files while the search is unfinished (some
     worker stopped by the budget, and no failure found), else remove them all."""
     files = f"{worker_path(path, 0, workers)} to {worker_path(path, workers - 1, workers)}"
@@ -112,7 +127,8 @@ def _checkpoints(report: Report, parts: list[dict[str, Any]], path: str, workers
     notes = [f"resumed from {files} ({resumed} runs before)"] if resumed else []
     notes.append(report.note)
     if report.outcome is None and any(p["stopped_by_budget"] for p in parts):
-        notes.append(f"unfinished: saved in {files}, run again to go on")
+        why = f"stopped by {signal_name}" if signal_name else "unfinished"
+        notes.append(f"{why}: saved in {files}, run again to go on")
     else:
         for w in range(workers):
             remove(worker_path(path, w, workers))
