@@ -56,7 +56,8 @@ class Budget:
             several workers, one file each: ``FILE.1-of-N``, ...): resumed from if it exists,
             written every ``checkpoint_every`` seconds and when the budget runs out, removed
             when the search finishes (``schedfuzz.engines.dfs_checkpoint``).
-        checkpoint_every: seconds between two saves of the checkpoint.
+        checkpoint_every: seconds between two saves of the checkpoint (more when a save
+            takes more than a twentieth of that).
     """
 
     max_schedules: int = attrs.field(default=1000, validator=_check_budget)

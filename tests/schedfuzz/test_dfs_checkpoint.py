@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import marshal
 import os
@@ -326,6 +327,28 @@ def test_ctrl_c_keeps_the_last_save_and_the_search_resumes_from_it(
     assert resumed["note"].endswith(whole.note)
     assert resumed["schedules"] == whole.schedules
     assert not os.path.exists(path)
+
+
+def test_slow_saves_are_spaced_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save that takes 50 ms is followed by the next one at least 20 times that later, even
+    when saves are asked for between every two runs: a big graph costs at most a twentieth of
+    the search's time to keep saved."""
+    real_save = dfs_checkpoint.save
+    times: list[float] = []
+
+    def slow_save(search: dfs.DfsSearch, path: str, seconds: float) -> None:
+        times.append(time.perf_counter())
+        time.sleep(0.05)
+        real_save(search, path, seconds)
+
+    monkeypatch.setattr(dfs_checkpoint, "save", slow_save)
+    budget = Budget(max_schedules=1 << 40, seconds=3, checkpoint=str(tmp_path / "slow.ckpt"),
+                    checkpoint_every=0)
+    dfs.DfsSearch(resolve(C17), {"actors": "writer,faulter,reader"}, Settings(), budget,
+                  max_preemptions=2).explore()
+    periodic = times[:-1]  # the last is the save at the end of the budget
+    assert len(periodic) >= 2
+    assert all(b - a >= 20 * 0.05 for a, b in itertools.pairwise(periodic))
 
 
 def test_a_checkpoint_where_no_file_can_be_is_refused_before_the_search(

@@ -70,6 +70,8 @@ from schedfuzz.settings import Settings
 
 __all__ = ["DfsSearch", "dfs_engine", "search"]
 
+SAVE_SHARE = 20  # the next save comes at least this many times the last one's time after it
+
 
 class DfsSearch(DfsReporting):
     """One exhaustive search; ``explore()`` runs it and returns the report."""
@@ -215,7 +217,9 @@ class DfsSearch(DfsReporting):
                     return self._finish(report, started)
                 if path is not None and now >= save_at:  # between two runs: a consistent state
                     dfs_checkpoint.save(self, path, before + now - started)
-                    save_at = time.perf_counter() + budget.checkpoint_every
+                    done = time.perf_counter()
+                    # A big graph takes seconds to save: spend at most a twentieth of the time.
+                    save_at = done + max(budget.checkpoint_every, SAVE_SHARE * (done - now))
                 result = self.run_item(*self.stack.pop())
                 if result is not None and result.error is not None:
                     if self.accept is None or self.accept(result):
