@@ -192,7 +192,7 @@ class EdgeTable:
         self.choice = array("q")
         self.dst = array("q")
         self.flags = array("B")  # progress | cost << 1
-        self.forced = array("B")  # below ``dfs_oracle.KEEP_EVERY``
+        self.forced = array("I")  # at most ``dfs_oracle.KEEP_EVERY``
         # Actor masks may exceed 64 bits (many actors): lists, whose small ints are shared.
         self.ran: list[int] = []
         self.through: list[int] = []
