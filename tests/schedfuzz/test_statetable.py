@@ -74,7 +74,7 @@ def test_damaged_columns_are_refused() -> None:
     with pytest.raises(ValueError, match="differ in length"):
         EdgeTable.load((src, choice, dst, flags, forced, [1], through))
     with pytest.raises(ValueError, match="differ in length"):
-        EdgeTable.load((src, choice, dst, flags, b"\x01", [], through))
+        EdgeTable.load((src, choice, dst, flags, bytes(4), [], through))
 
 
 def test_a_real_search_keeps_under_150_bytes_a_state() -> None:
