@@ -82,7 +82,7 @@ def run_one(info: schedfuzz.ScenarioInfo, engine: str, budget: Budget) -> Row:
 
 
 def run_table(engine: str, seconds: float, pattern: str | None = None, *, seed: int = 0,
-              workers: int = 1, shrink_seconds: float = 15.0, echo: bool = False) -> list[Row]:
+              workers: int = 1, shrink_seconds: float = 20.0, echo: bool = False) -> list[Row]:
     """Explore every matching scenario with ``seconds`` of search each."""
     budget = Budget(max_schedules=10**9, seconds=seconds, seed=seed,
                     shrink_seconds=shrink_seconds, workers=workers)
@@ -127,9 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only scenarios whose name matches (glob or substring)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the search")
     parser.add_argument("--workers", type=int, default=1, help="processes per search")
-    parser.add_argument("--shrink-seconds", type=float, default=15.0,
+    parser.add_argument("--shrink-seconds", type=float, default=20.0,
                         help="time to reduce each failure, most of it for the exhaustive search "
-                             "that proves the fewest preemptions (default 15)")
+                             "that proves the fewest preemptions (default 20)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     if args.seconds <= 0:
