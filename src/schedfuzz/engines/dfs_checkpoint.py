@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["check_workers", "remove", "restore", "save", "stop_signals", "worker_path"]
 
 FORMAT = "schedfuzz-dfs-checkpoint"
-VERSION = 2  # 2: the subtrees as a way tree and (node, answer) columns
+VERSION = 2  # 2: subtrees as a way tree and (node, answer) columns; outline tags; forced counts
 
 
 def _sources(module_name: str) -> list[Path]:

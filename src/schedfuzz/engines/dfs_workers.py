@@ -41,9 +41,10 @@ def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int],
             stop: Any, halt: Any, results: Any) -> None:
     """Body of one worker process: its share of the search, summed up in plain values."""
     name, ref, params, settings, budget, worker, workers = spec
-    # A Ctrl-C in the terminal reaches every process of the group: the parent handles it (it
-    # sets ``halt``, and each worker saves after its run in progress and stops).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if budget.checkpoint is not None:
+        # A Ctrl-C in the terminal reaches every process of the group: the parent handles it
+        # (it sets ``halt``, and each worker saves after its run in progress and stops).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         info = find_again(name, ref)
         search = DfsSearch(info, params, settings, budget,
