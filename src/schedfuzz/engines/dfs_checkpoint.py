@@ -7,8 +7,9 @@ whole state to the file every ``Budget.checkpoint_every`` seconds and when its b
 and a search started with the file present goes on from there: the levels done, the subtrees
 still to run and, when stateful, every state and edge seen. Runs are deterministic and the search
 is saved only between two runs, so a resumed search takes exactly the runs the uninterrupted one
-would have, and ends with the same states, runs and verdict. A Ctrl-C loses only the runs since
-the last save.
+would have, and ends with the same states, runs and verdict. A Ctrl-C or SIGTERM makes the
+search save after the run in progress and stop (``stop_signals``); a second one, or a crash,
+loses only the runs since the last save.
 
 With several workers (``dfs_workers``) each saves its share of the first run's subtrees to its
 own file, ``FILE.1-of-N`` to ``FILE.N-of-N``, and a search saved by N workers resumes only with
