@@ -368,20 +368,18 @@ class Runner:
     def _fingerprint(self) -> Any:
         memo: dict[int, int] = {}
         snap = freeze(self.snapshot(), memo) if self.snapshot is not None else None
-        cur = self.current
-        actors = tuple((a.aid, a.state.value, a.yielded, a.signal_pending,
-                        actor_position(a, memo))
-                       for a in self.live)
-        # Counts at or past the quantum behave alike: do not let them split one state into many.
-        consecutive = min(self.consecutive, self.settings.fair_quantum)
-        return (-1 if cur is None else cur.aid, consecutive, snap, actors)
+        return self._state(snap, lambda actor: actor_position(actor, memo))
 
     def _outline(self) -> Any:
         """``outline_of(self._fingerprint())``, without freezing any frame's values."""
         snap = freeze(self.snapshot(), {}) if self.snapshot is not None else None
+        return self._state(snap, actor_outline)
+
+    def _state(self, snap: Any, position: Callable[[Actor], Any]) -> Any:
         cur = self.current
-        actors = tuple((a.aid, a.state.value, a.yielded, a.signal_pending, actor_outline(a))
+        actors = tuple((a.aid, a.state.value, a.yielded, a.signal_pending, position(a))
                        for a in self.live)
+        # Counts at or past the quantum behave alike: do not let them split one state into many.
         consecutive = min(self.consecutive, self.settings.fair_quantum)
         return (-1 if cur is None else cur.aid, consecutive, snap, actors)
 

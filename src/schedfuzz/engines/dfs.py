@@ -121,13 +121,14 @@ class DfsSearch(DfsReporting):
     def fingerprint(self, runner: Runner, consecutive: int) -> object:
         """The runner's state fingerprint with the policy's run count filled in (the run loop
         keeps it in a local) and capped at the quantum, past which it changes nothing."""
-        fp = runner._fingerprint()
-        return (fp[0], min(consecutive, self.quantum), fp[2], fp[3])
+        return self._counted(runner._fingerprint(), consecutive)
 
     def outline(self, runner: Runner, consecutive: int) -> object:
         """The outline (``outline_of``) of the state ``fingerprint`` would give, for less."""
-        outline = runner._outline()
-        return (outline[0], min(consecutive, self.quantum), outline[2], outline[3])
+        return self._counted(runner._outline(), consecutive)
+
+    def _counted(self, state: Any, consecutive: int) -> object:
+        return (state[0], min(consecutive, self.quantum), state[2], state[3])
 
     def _ask_stop(self, signal_name: str) -> None:
         self.stop_asked = signal_name
