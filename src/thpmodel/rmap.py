@@ -93,7 +93,8 @@ def zap_vma(world: World, vma: Vma) -> None:
 def unmap_page(world: World, head: Page) -> None:
     """unmap_page() -> try_to_unmap(TTU_SPLIT_HUGE_PMD): for a file page each mapping is
     zapped and its reference dropped at once; nothing is remapped if the split then fails."""
-    for vma in world.vmas.values():
+    for name in sorted(world.vmas):  # by name, not by who faulted first: see World's snapshot
+        vma = world.vmas[name]
         if vma.mapped is not head:
             continue
         checkpoint("try_to_unmap_one: page_remove_rmap; put_page", page=head.name,

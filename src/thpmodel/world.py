@@ -250,8 +250,12 @@ class World:
         return repr((tuple(p.state() for p in self.pages),
                      self.mapping.__schedfuzz_state__(),
                      tuple(entries),
-                     tuple((n, v.__schedfuzz_state__()) for n, v in self.vmas.items()),
-                     tuple(t.__schedfuzz_state__() for t in self.tasks.values()),
+                     # A task still running and a vma mapping nothing are what the model has
+                     # before it meets them, so leave them out (and the order of meeting).
+                     tuple(sorted((n, v.mapped.pfn) for n, v in self.vmas.items()
+                                  if v.mapped is not None)),
+                     tuple(sorted((t.name, t.state) for t in self.tasks.values()
+                                  if t.state != "RUNNING")),
                      self.truncate_done))
 
 
