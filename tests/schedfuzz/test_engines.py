@@ -539,12 +539,12 @@ def test_dfs_proves_upstream_c17_with_a_writer_free_of_failures_up_to_two_preemp
 
 def test_dfs_proves_upstream_c17_with_a_writer_and_a_faulter_up_to_two_preemptions() -> None:
     """With a faulter too, state caching keeps the proof to seconds: every state reachable
-    with at most 2 preemptions is explored, and none fails. Of the 50,004 states the runs pass,
-    9,370 are kept: a state where the bound leaves one answer is looked up, not kept."""
+    with at most 2 preemptions is explored, and none fails. Of the 29,971 states the runs pass,
+    6,599 are kept: a state where the bound leaves one answer is looked up, not kept."""
     _thp("thp.upstream.c17")
     report = explore("thp.upstream.c17", engine_name="dfs", actors="writer,faulter",
                      budget=Budget(max_schedules=1 << 40, max_preemptions=2))
     assert report.verdict == "ok"
     assert report.stats["verified_preemptions"] == 2
     assert report.note == ("verified: no failure with at most 2 preemptions "
-                           "(9370 states, 8870 runs)")
+                           "(6599 states, 6913 runs)")
