@@ -219,7 +219,12 @@ def spawn(fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs:
 
 
 def snapshot(fn: Callable[[], Any]) -> None:
-    """Declare the shared state the livelock fingerprint must include (anything freezable)."""
+    """Declare the shared state the livelock fingerprint must include (anything freezable).
+
+    Include everything that decides what the actors do next, and nothing else: two states
+    that differ only in lazily made bookkeeping, or in an order nothing reads, are still two
+    states to a stateful search, which then explores the same future twice.
+    """
     current_runner().snapshot = fn
 
 

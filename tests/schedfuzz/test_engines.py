@@ -537,6 +537,18 @@ def test_dfs_proves_upstream_c17_with_a_writer_free_of_failures_up_to_two_preemp
     assert report.note == "verified: no failure with at most 2 preemptions (622 runs)"
 
 
+def test_dfs_proves_upstream_c17_with_every_actor_at_no_preemption() -> None:
+    """All seven actors of the scenario as specified, every free choice of who runs next when
+    an actor blocks or ends: a complete proof at the first level, in seconds."""
+    _thp("thp.upstream.c17")
+    report = explore("thp.upstream.c17", engine_name="dfs",
+                     budget=Budget(max_schedules=1 << 40, max_preemptions=0))
+    assert report.verdict == "ok"
+    assert report.stats["verified_preemptions"] == 0
+    assert report.note == ("verified: no failure with at most 0 preemptions "
+                           "(2289 states, 3601 runs)")
+
+
 def test_dfs_proves_upstream_c17_with_a_writer_and_a_faulter_up_to_two_preemptions() -> None:
     """With a faulter too, state caching keeps the proof to seconds: every state reachable
     with at most 2 preemptions is explored, and none fails. Of the 29,971 states the runs pass,
