@@ -38,9 +38,9 @@ class Prune(Exception):
 # nearby preemptions soon merge) is then pruned within that many lookups instead of going on to
 # the stretch's end, and a loop of forced points (actors ticking under the fair quantum's
 # rotation) is cut when it comes round instead of running to the step bound. Measured on c17
-# with a writer, a faulter and a reader at one preemption: 3,864 states kept of 31,345, in 4.7 s
-# instead of 7.4 (keeping every state); with a writer and a faulter at two, one in 8 kept keeps
-# 9,370 of 50,004 states, one in 64 keeps 7,569 for 20% more lookups.
+# with a writer and a faulter at two preemptions (29,971 states passed, 6,913 runs): one in 8
+# kept keeps 6,599 states for 40,815 outline lookups, one in 4 keeps 9,025 for 32,020, one in 64
+# keeps 5,644 for 46,922.
 KEEP_EVERY = 8
 
 
