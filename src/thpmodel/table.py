@@ -5,7 +5,10 @@
 the expected and the found verdict, how many schedules and seconds it took to find it (or how
 many were explored without a failure), and the steps and preemptions of the minimal reproducer;
 a ``*`` marks a preemption count proved to be the fewest any schedule needs (the exhaustive
-search below it finished within ``--shrink-seconds``).
+search below it finished within ``--shrink-seconds``). A scenario where no failure was found
+gets the same time for a proof: the exhaustive ``dfs`` search, fewest preemptions first, and
+its row says how far it got (``<=K``: no failure with at most K preemptions; ``all``: the
+complete state space).
 A found verdict that differs from a stated expectation is a mismatch, and the exit status is 1.
 Scenarios registered with ``expect=None`` are open questions: their row reports what was found.
 
@@ -37,6 +40,8 @@ class Row:
         schedules / seconds: to the first failure if one was found, else the whole search.
         match: whether the verdict is the expected one (None for an open question).
         fewest: the reproducer's preemptions are proved the fewest any failing schedule needs.
+        proved: with no failure found, what the exhaustive search proved: ``<=K`` (no failure
+            with at most K preemptions) or ``all`` (the complete state space); None if nothing.
     """
 
     name: str
@@ -50,6 +55,7 @@ class Row:
     note: str
     report: dict[str, Any]
     fewest: bool = False
+    proved: str | None = None
 
 
 def table_scenarios(pattern: str | None = None) -> list[schedfuzz.ScenarioInfo]:
@@ -62,8 +68,20 @@ def table_scenarios(pattern: str | None = None) -> list[schedfuzz.ScenarioInfo]:
     return infos
 
 
+def prove_clean(info: schedfuzz.ScenarioInfo, seconds: float) -> tuple[str | None, str]:
+    """What the exhaustive search proves of a scenario in ``seconds``: ``<=K``, ``all`` or
+    None (not even 0 preemptions), with the search's own note."""
+    report = explore(info, engine_name="dfs", budget=Budget(max_schedules=10**9, seconds=seconds))
+    if report.verdict != "ok":  # a failure the first search missed: the row must say so
+        return None, report.note
+    if report.note.startswith("verified: complete state space"):
+        return "all", report.note
+    bound = report.stats.get("verified_preemptions")
+    return (None if bound is None else f"<={bound}"), report.note
+
+
 def run_one(info: schedfuzz.ScenarioInfo, engine: str, budget: Budget) -> Row:
-    """Explore one scenario and make its row."""
+    """Explore one scenario and make its row; if nothing fails, try to prove it clean."""
     report = explore(info, engine_name=engine, budget=budget)
     found = report.verdict
     if report.first_failure is not None:
@@ -75,10 +93,14 @@ def run_one(info: schedfuzz.ScenarioInfo, engine: str, budget: Budget) -> Row:
     fewest = result is not None and (
         result.preemptions == 0 or "fewest preemptions:" in report.note
         or report.stats.get("min_preemptions") == result.preemptions)
+    proved = None
+    out = report.to_json()
+    if found == "ok" and budget.shrink_seconds > 0:
+        proved, out["proof"] = prove_clean(info, budget.shrink_seconds)
     return Row(info.name, info.expect, found, schedules, seconds,
                result.steps if result is not None else None,
                result.preemptions if result is not None else None,
-               match, report.note, report.to_json(), fewest)
+               match, report.note, out, fewest, proved)
 
 
 def run_table(engine: str, seconds: float, pattern: str | None = None, *, seed: int = 0,
@@ -99,6 +121,12 @@ def _cell(value: object) -> str:
     return "-" if value is None else str(value)
 
 
+def _preempt(row: Row) -> str:
+    if row.proved is not None:
+        return row.proved + " "
+    return _cell(row.preemptions) + ("*" if row.fewest else " ")
+
+
 def format_rows(rows: Sequence[Row], *, header: bool = True) -> str:
     """The rows as aligned text; the last column says MISMATCH, ok or open."""
     lines = []
@@ -109,7 +137,7 @@ def format_rows(rows: Sequence[Row], *, header: bool = True) -> str:
         check = "open" if row.match is None else ("ok" if row.match else "MISMATCH")
         lines.append(f"{row.name:40s} {_cell(row.expected):14s} {row.found:14s} "
                      f"{row.schedules:9d} {row.seconds:8.2f} {_cell(row.steps):>6s} "
-                     f"{_cell(row.preemptions) + ('*' if row.fewest else ' '):>7s}  {check}")
+                     f"{_preempt(row):>7s}  {check}")
     return "\n".join(lines)
 
 
@@ -129,7 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="processes per search")
     parser.add_argument("--shrink-seconds", type=float, default=20.0,
                         help="time to reduce each failure, most of it for the exhaustive search "
-                             "that proves the fewest preemptions (default 20)")
+                             "that proves the fewest preemptions, or to prove a scenario with no "
+                             "failure clean (default 20)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     if args.seconds <= 0:
@@ -159,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.json and any(row.preemptions for row in rows):
         print("\n* the fewest preemptions any schedule needs, proved by the exhaustive search; "
               "unmarked counts\n  are upper bounds (raise --shrink-seconds to prove them)")
+    if not args.json and any(row.proved for row in rows):
+        print("\n<=K: proved by the exhaustive search to have no failure with at most K "
+              "preemptions;\nall: its complete state space has none (--shrink-seconds each)")
     mismatches = [row.name for row in rows if row.match is False]
     if mismatches and not args.json:
         print(f"\n{len(mismatches)} mismatch(es): {', '.join(mismatches)}")

@@ -36,6 +36,27 @@ def test_table_marks_a_preemption_count_proved_fewest(capsys: pytest.CaptureFixt
     assert not row.split()[-2].endswith("*")
 
 
+def test_table_proves_a_clean_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    """Where no failure is found, the exhaustive search gets the same time for a proof: a
+    small model's complete state space ("all"), a large one's bound ("<=K"); none without
+    the time for it."""
+    assert table.main(["--engine", "random", "--seconds", "0.5", "--only",
+                       "thp.split.atomic-dirty-clear"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("thp.split.atomic"))
+    assert row.split()[-2:] == ["all", "ok"]
+    assert "all: its complete state space has none" in out
+    assert table.main(["--engine", "random", "--seconds", "0.5", "--only", "thp.upstream.c17",
+                       "--shrink-seconds", "15", "--json"]) == 0
+    report, = json.loads(capsys.readouterr().out)
+    assert report["proof"].startswith("verified: no failure with at most 0 preemptions")
+    assert table.main(["--engine", "random", "--seconds", "0.5", "--only",
+                       "thp.split.atomic-dirty-clear", "--shrink-seconds", "0"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("thp.split.atomic"))
+    assert row.split()[-2:] == ["-", "ok"]
+
+
 def test_table_json(capsys: pytest.CaptureFixture[str]) -> None:
     """--json prints one report per scenario with the match flag."""
     code = table.main(["--engine", "random", "--seconds", "0.3", "--only",
