@@ -46,10 +46,15 @@ def test_table_proves_a_clean_scenario(capsys: pytest.CaptureFixture[str]) -> No
     row = next(line for line in out.splitlines() if line.startswith("thp.split.atomic"))
     assert row.split()[-2:] == ["all", "ok"]
     assert "all: its complete state space has none" in out
-    assert table.main(["--engine", "random", "--seconds", "0.5", "--only", "thp.upstream.c17",
-                       "--shrink-seconds", "15", "--json"]) == 0
+    assert table.main(["--engine", "random", "--seconds", "0.5", "--only",
+                       "thp.retry.fault-finite", "--shrink-seconds", "4"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("thp.retry.fault-finite"))
+    assert row.split()[-2].startswith("<=")  # how far it got depends on the machine
+    assert table.main(["--engine", "random", "--seconds", "0.5", "--only",
+                       "thp.retry.fault-finite", "--shrink-seconds", "4", "--json"]) == 0
     report, = json.loads(capsys.readouterr().out)
-    assert report["proof"].startswith("verified: no failure with at most 0 preemptions")
+    assert report["proof"].startswith("verified: no failure with at most ")
     assert table.main(["--engine", "random", "--seconds", "0.5", "--only",
                        "thp.split.atomic-dirty-clear", "--shrink-seconds", "0"]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines()
