@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import marshal
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -109,6 +111,20 @@ def test_a_stateless_search_resumes_too(tmp_path: Path) -> None:
     assert rest.schedules == whole.schedules
     assert rest.note.endswith(whole.note)
     assert not os.path.exists(path)
+
+
+def test_saves_are_logged_not_printed_by_the_library(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """Each save is an INFO record of ``schedfuzz.dfs`` saying how far the search got; the
+    Python API prints nothing unless the caller sets up logging (the CLI does, for logs)."""
+    path = str(tmp_path / "logged.ckpt")
+    with caplog.at_level(logging.INFO, logger="schedfuzz.dfs"):
+        dfs.DfsSearch(resolve(C17), SMALL, Settings(), Budget(max_schedules=5, checkpoint=path),
+                      max_preemptions=1).explore()
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [f"saved {path}"]
+    assert ", 5 runs, " in caplog.records[0].getMessage()
+    assert capsys.readouterr().err == ""
 
 
 def test_a_checkpoint_of_another_search_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -235,6 +251,9 @@ def test_a_signal_saves_after_the_run_in_progress_and_stops(tmp_path: Path,
     stopped = json.loads(out)
     assert stopped["note"].endswith(f"stopped by {sig.name}: saved in {path}, run again to "
                                     "go on")
+    # stderr is a pipe, as in a CI log: a line per save says how far the search has got
+    assert re.search(rf"^schedfuzz: saved {re.escape(str(path))}: level \d, [\d,]+ runs, "
+                     r"[\d,]+ states kept, ", err, flags=re.MULTILINE), err
     runs = stopped["schedules"]
     assert 0 < runs < 6913
     resumed = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -267,6 +286,8 @@ def test_a_signal_to_a_parallel_search_saves_every_workers_share(tmp_path: Path)
     stopped = json.loads(out)
     assert stopped["note"].endswith(f"stopped by SIGTERM: saved in {files[0]} to {files[1]}, "
                                     "run again to go on")
+    for f in files:  # each worker logs its own saves to the parent's stderr
+        assert f"schedfuzz: saved {f}: level " in err, err
     assert all(f.exists() for f in files)
     resumed = json.loads(subprocess.run(command, capture_output=True, text=True,
                                         check=True).stdout)
@@ -322,7 +343,9 @@ def test_ctrl_c_keeps_the_last_save_and_the_search_resumes_from_it(
     args = ["explore", "test.checkpoint.ctrl-c", "--engine", "dfs", "--checkpoint", path,
             "--checkpoint-every", "0", "--json"]
     assert main(args) == 130
-    err = one_error_line(capsys.readouterr().err)
+    lines = capsys.readouterr().err.splitlines(keepends=True)
+    assert lines[0].startswith(f"schedfuzz: saved {path}: level 0, 0 runs, ")  # not a terminal
+    err = one_error_line("".join(line for line in lines if not line.startswith("schedfuzz: ")))
     assert err.endswith(f"; the last save is in {path}")
     assert os.path.exists(path)  # saved before the 5th run: its 4 runs are kept
     assert main(args) == 0

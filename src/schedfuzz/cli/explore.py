@@ -7,6 +7,7 @@ one. The corpus and search modules are imported inside ``run_explore``, as in ev
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ __all__ = ["run_explore"]
 def run_explore(args: argparse.Namespace) -> int:
     """Run ``explore`` with the parsed ``args``; returns the exit code."""
     from schedfuzz import corpus
+    from schedfuzz.engines.dfs_checkpoint import log_saves_to_stderr
     from schedfuzz.execute import explain
     from schedfuzz.explore import Budget, engine, explore
     from schedfuzz.scenario import resolve
@@ -52,8 +54,11 @@ def run_explore(args: argparse.Namespace) -> int:
               "workers": args.workers, "max_preemptions": args.max_preemptions,
               "checkpoint": args.checkpoint, "checkpoint_every": args.checkpoint_every}
     budget = Budget(**{k: v for k, v in limits.items() if v is not None})
+    # A long proof in a log gets a line per save; a terminal has the ticker instead.
+    logged = args.checkpoint is not None and not sys.stderr.isatty()
     try:
-        with Ticker(sys.stderr, f"exploring {info.name} with {args.engine}", budget.seconds):
+        with Ticker(sys.stderr, f"exploring {info.name} with {args.engine}", budget.seconds), \
+                log_saves_to_stderr() if logged else contextlib.nullcontext():
             report = explore(info, engine_name=args.engine, budget=budget, **params)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(_interrupted(args.checkpoint)) from None

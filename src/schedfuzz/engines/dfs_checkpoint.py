@@ -23,6 +23,11 @@ A checkpoint also records a digest of the source files of the scenario's package
 schedfuzz: resumed on changed code, the saved states would belong to another program, and the
 proof would be of neither, so such a file is refused.
 
+Each save is logged (logger ``schedfuzz.dfs``, level INFO) with how far the search has got: a
+long proof in a CI log shows its progress at every save. Nothing is printed unless logging is
+set up; ``schedfuzz explore --checkpoint`` sets it up when stderr is not a terminal (a terminal
+shows the ticker instead), and worker processes then log their own saves the same way.
+
 The format is ``marshal`` of plain values (lists, tuples, ints, and the state graph's array
 columns as bytes) after a header that names the scenario, its parameters, the settings and the
 search options; loading one runs no code from the file, unlike pickle. marshal's encoding is tied
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import marshal
 import os
 import signal
@@ -53,7 +59,10 @@ from schedfuzz.errors import InvalidArgument
 if TYPE_CHECKING:
     from schedfuzz.engines.dfs import DfsSearch
 
-__all__ = ["check_workers", "remove", "restore", "save", "stop_signals", "worker_path"]
+__all__ = ["check_workers", "log_saves_to_stderr", "logs_saves", "remove", "restore", "save",
+           "stop_signals", "worker_path"]
+
+LOG = logging.getLogger("schedfuzz.dfs")
 
 FORMAT = "schedfuzz-dfs-checkpoint"
 VERSION = 2  # 2: subtrees as a way tree and (node, answer) columns; outline tags; forced counts
@@ -135,6 +144,36 @@ def save(search: DfsSearch, path: str, seconds: float) -> None:
     except OSError as exc:
         msg = f"checkpoint {path}: cannot write it ({exc.strerror or exc}); the last save is kept"
         raise InvalidArgument(msg) from None
+    LOG.info("saved %s: level %d, %s runs, %s states kept, %s subtrees left on this level and "
+             "%s on the next, %.0fs", path, search.level, f"{search.runs:,}",
+             f"{len(graph):,}", f"{len(search.stack):,}", f"{len(search.next_level):,}", seconds)
+
+
+class _Stderr(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (a test may have swapped it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"schedfuzz: {self.format(record)}\n")
+        sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def log_saves_to_stderr() -> Iterator[None]:
+    """While inside, print each save's log line to stderr (``schedfuzz: saved FILE: ...``)."""
+    handler = _Stderr()
+    level = LOG.level
+    LOG.addHandler(handler)
+    LOG.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        LOG.removeHandler(handler)
+        LOG.setLevel(level)
+
+
+def logs_saves() -> bool:
+    """Whether saves are printed here (so worker processes should print theirs too)."""
+    return LOG.isEnabledFor(logging.INFO) and LOG.hasHandlers()
 
 
 def restore(search: DfsSearch, path: str) -> float | None:

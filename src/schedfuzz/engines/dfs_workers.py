@@ -24,7 +24,13 @@ import signal
 from typing import Any
 
 from schedfuzz.engines.dfs import DfsSearch
-from schedfuzz.engines.dfs_checkpoint import remove, stop_signals, worker_path
+from schedfuzz.engines.dfs_checkpoint import (
+    log_saves_to_stderr,
+    logs_saves,
+    remove,
+    stop_signals,
+    worker_path,
+)
 from schedfuzz.engines.processes import context, find_again, gather, importable
 from schedfuzz.errors import SchedfuzzInternalError
 from schedfuzz.execute import run
@@ -37,10 +43,10 @@ __all__ = ["parallel_search"]
 UNBOUNDED = 1 << 62
 
 
-def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int],
+def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int, bool],
             stop: Any, halt: Any, results: Any) -> None:
     """Body of one worker process: its share of the search, summed up in plain values."""
-    name, ref, params, settings, budget, worker, workers = spec
+    name, ref, params, settings, budget, worker, workers, log_saves = spec
     if budget.checkpoint is not None:
         # A Ctrl-C in the terminal reaches every process of the group: the parent handles it
         # (it sets ``halt``, and each worker saves after its run in progress and stops).
@@ -50,7 +56,9 @@ def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int],
         search = DfsSearch(info, params, settings, budget,
                            max_preemptions=budget.max_preemptions,
                            partition=(worker, workers), stop=stop, halt=halt)
-        report = search.explore()
+        # The parent prints its saves: so does each worker, to the same stderr.
+        with log_saves_to_stderr() if log_saves else contextlib.nullcontext():
+            report = search.explore()
         outcome = report.outcome
         summary: dict[str, Any] = {
             "stopped_by_budget": search.stopped_by_budget,
@@ -100,7 +108,7 @@ def parallel_search(info: ScenarioInfo, params: dict[str, Any], settings: Settin
                       max_preemptions=budget.max_preemptions,
                       checkpoint=None if path is None else worker_path(path, w, workers),
                       checkpoint_every=budget.checkpoint_every)
-        spec = (info.name, info.ref, params, settings, each, w, workers)
+        spec = (info.name, info.ref, params, settings, each, w, workers, logs_saves())
         proc = ctx.Process(target=_worker, args=(spec, stop, halt, results), daemon=True)
         proc.start()
         procs.append(proc)
