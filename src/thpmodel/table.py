@@ -27,9 +27,9 @@ from typing import Any
 import attrs
 
 import schedfuzz
-from schedfuzz.explore import Budget, explore
+from schedfuzz.explore import Budget, Report, explore
 
-__all__ = ["Row", "format_rows", "main", "run_table", "table_scenarios"]
+__all__ = ["Row", "format_rows", "main", "proved_by", "run_table", "table_scenarios"]
 
 
 @attrs.frozen
@@ -68,21 +68,24 @@ def table_scenarios(pattern: str | None = None) -> list[schedfuzz.ScenarioInfo]:
     return infos
 
 
-def prove_clean(info: schedfuzz.ScenarioInfo, seconds: float) -> tuple[str | None, str]:
-    """What the exhaustive search proves of a scenario in ``seconds``: ``<=K``, ``all`` or
-    None (not even 0 preemptions), with the search's own note."""
-    report = explore(info, engine_name="dfs", budget=Budget(max_schedules=10**9, seconds=seconds))
-    if report.verdict != "ok":  # a failure the first search missed: the row must say so
-        return None, report.note
-    if report.note.startswith("verified: complete state space"):
-        return "all", report.note
-    bound = report.stats.get("verified_preemptions")
-    return (None if bound is None else f"<={bound}"), report.note
+def proved_by(proof: Report) -> str | None:
+    """What a ``dfs`` search with no failure proved: ``all`` (the complete state space),
+    ``<=K`` (no failure with at most K preemptions) or None (not even 0)."""
+    if proof.note.startswith("verified: complete state space"):
+        return "all"
+    bound = proof.stats.get("verified_preemptions")
+    return None if bound is None or bound < 0 else f"<={bound}"
 
 
 def run_one(info: schedfuzz.ScenarioInfo, engine: str, budget: Budget) -> Row:
     """Explore one scenario and make its row; if nothing fails, try to prove it clean."""
     report = explore(info, engine_name=engine, budget=budget)
+    proof = None
+    if report.verdict == "ok" and budget.shrink_seconds > 0:
+        proof = explore(info, engine_name="dfs",
+                        budget=Budget(max_schedules=10**9, seconds=budget.shrink_seconds))
+        if proof.verdict != "ok":  # the exhaustive search found what the first one missed
+            report, proof = proof, None
     found = report.verdict
     if report.first_failure is not None:
         schedules, seconds = report.first_failure
@@ -93,14 +96,13 @@ def run_one(info: schedfuzz.ScenarioInfo, engine: str, budget: Budget) -> Row:
     fewest = result is not None and (
         result.preemptions == 0 or "fewest preemptions:" in report.note
         or report.stats.get("min_preemptions") == result.preemptions)
-    proved = None
     out = report.to_json()
-    if found == "ok" and budget.shrink_seconds > 0:
-        proved, out["proof"] = prove_clean(info, budget.shrink_seconds)
+    if proof is not None:
+        out["proof"] = proof.note
     return Row(info.name, info.expect, found, schedules, seconds,
                result.steps if result is not None else None,
                result.preemptions if result is not None else None,
-               match, report.note, out, fewest, proved)
+               match, report.note, out, fewest, None if proof is None else proved_by(proof))
 
 
 def run_table(engine: str, seconds: float, pattern: str | None = None, *, seed: int = 0,

@@ -7,6 +7,7 @@ import json
 import attrs
 
 import pytest
+from schedfuzz.explore import Budget
 from thpmodel import table
 
 
@@ -60,6 +61,23 @@ def test_table_proves_a_clean_scenario(capsys: pytest.CaptureFixture[str]) -> No
     row = next(line for line in capsys.readouterr().out.splitlines()
                if line.startswith("thp.split.atomic"))
     assert row.split()[-2:] == ["-", "ok"]
+
+
+def test_a_failure_the_proof_finds_is_the_rows_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the first search misses a bug, the exhaustive search meant to prove the scenario
+    clean finds it, and the row reports that failure, never "ok"."""
+    real = table.explore
+
+    def one_schedule(info: object, *, engine_name: str, budget: Budget) -> object:
+        if engine_name != "dfs":  # a first search that runs a single (passing) schedule
+            budget = attrs.evolve(budget, max_schedules=1)
+        return real(info, engine_name=engine_name, budget=budget)
+
+    monkeypatch.setattr(table, "explore", one_schedule)
+    info, = table.table_scenarios("thp.splitwait.hold-lock")
+    row = table.run_one(info, "random", Budget(max_schedules=10, shrink_seconds=10))
+    assert (row.found, row.match, row.preemptions, row.proved) == ("deadlock", True, 1, None)
+    assert row.report["engine"] == "dfs"
 
 
 def test_table_json(capsys: pytest.CaptureFixture[str]) -> None:
