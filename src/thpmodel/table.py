@@ -71,7 +71,7 @@ def table_scenarios(pattern: str | None = None) -> list[schedfuzz.ScenarioInfo]:
 def proved_by(proof: Report) -> str | None:
     """What a ``dfs`` search with no failure proved: ``all`` (the complete state space),
     ``<=K`` (no failure with at most K preemptions) or None (not even 0)."""
-    if proof.note.startswith("verified: complete state space"):
+    if proof.complete:
         return "all"
     bound = proof.stats.get("verified_preemptions")
     return None if bound is None or bound < 0 else f"<={bound}"
