@@ -77,11 +77,14 @@ class Report:
     Attributes:
         verdict: ``"ok"`` or the verdict kind of the failure found.
         schedules: schedules run by the search (not counting shrinking).
-        seconds: wall-clock time of the whole exploration, shrinking included.
+        seconds: wall-clock time of the whole exploration, shrinking included; for a search
+            resumed from a checkpoint, the earlier sessions' time too (``resumed_seconds``),
+            as ``schedules`` counts their runs.
         outcome: the (shrunk) failing run, or None.
         first_failure: ``(schedules, seconds)`` at which the first failure was seen.
         note: extra facts, e.g. ``"verified: no failure with at most 2 preemptions"``.
         complete: the engine explored the whole space it was asked to (a proof, not a sample).
+        resumed_seconds: the part of ``seconds`` spent before the search was last resumed.
     """
 
     scenario: ScenarioInfo
@@ -94,6 +97,7 @@ class Report:
     first_failure: tuple[int, float] | None = None
     note: str = ""
     complete: bool = False
+    resumed_seconds: float = 0.0
     stats: dict[str, Any] = attrs.field(factory=dict)
 
     @property
@@ -191,5 +195,5 @@ def explore(scenario: str | Callable[..., Any] | ScenarioInfo, *, engine_name: s
     started = time.perf_counter()
     PROGRESS.clear()
     report = fn(info, params, settings or info.settings or Settings(), budget)
-    report.seconds = time.perf_counter() - started
+    report.seconds = report.resumed_seconds + time.perf_counter() - started
     return report

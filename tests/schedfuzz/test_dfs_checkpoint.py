@@ -231,6 +231,25 @@ def test_cli_resumes_with_the_same_command(tmp_path: Path,
     assert not os.path.exists(path)
 
 
+def test_a_resumed_search_counts_the_earlier_sessions_time_with_their_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``schedules`` counts every session's runs, so ``seconds`` (and the rate from both)
+    counts every session's time: here the first one's is made 1000 s longer than it was."""
+    path = str(tmp_path / "time.ckpt")
+    budget = {"max_preemptions": 1, "checkpoint": path}
+    first = sf.explore.explore(C17, engine_name="dfs", budget=Budget(max_schedules=50, **budget),
+                               **SMALL)
+    restore = dfs_checkpoint.restore
+    monkeypatch.setattr(dfs_checkpoint, "restore",
+                        lambda search, p: restore(search, p) + 1000.0)  # type: ignore[operator]
+    rest = sf.explore.explore(C17, engine_name="dfs", budget=Budget(**budget), **SMALL)
+    assert rest.note.startswith(f"resumed from {path} (50 runs, ")
+    assert 1000.0 < rest.resumed_seconds <= 1000.0 + first.seconds
+    assert rest.seconds > rest.resumed_seconds
+    assert rest.to_json()["schedules_per_second"] == round(rest.schedules / rest.seconds, 1)
+    assert rest.to_json()["seconds"] > 1000.0
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_saves_after_the_run_in_progress_and_stops(tmp_path: Path,
                                                              sig: signal.Signals) -> None:
@@ -289,8 +308,15 @@ def test_a_signal_to_a_parallel_search_saves_every_workers_share(tmp_path: Path)
     for f in files:  # each worker logs its own saves to the parent's stderr
         assert f"schedfuzz: saved {f}: level " in err, err
     assert all(f.exists() for f in files)
+    saved_seconds = []
+    for f in files:
+        with f.open("rb") as data:
+            marshal.load(data)  # the header
+            saved_seconds.append(marshal.load(data)["seconds"])
     resumed = json.loads(subprocess.run(command, capture_output=True, text=True,
                                         check=True).stdout)
+    # the workers ran side by side: the time before is the longest of theirs
+    assert resumed["seconds"] > max(saved_seconds) > 0
     assert resumed["note"].startswith(f"resumed from {files[0]} to {files[1]} (")
     assert resumed["note"].endswith(json.loads(whole.stdout)["note"])
     assert resumed["schedules"] == json.loads(whole.stdout)["schedules"]

@@ -184,6 +184,7 @@ class DfsSearch(DfsReporting):
                 notes.insert(0, f"resumed from {path} ({resumed_runs} runs, "
                                 f"{before:.0f}s before)")
             report.stats["resumed_runs"] = resumed_runs
+            report.resumed_seconds = before
             report.seconds += before
         if self.stopped_by_budget or self.partition is not None:
             # A worker saves its share even when done: the others may not be, and the next

@@ -69,6 +69,7 @@ def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int, bo
             "complete": report.complete,
             "schedules": report.schedules,
             "first_failure": report.first_failure,
+            "resumed_seconds": report.resumed_seconds,
         }
     except BaseException as exc:  # report, never hang the parent
         summary = {"error": f"{type(exc).__name__}: {exc}"}
@@ -148,6 +149,8 @@ def _combine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
              parts: list[dict[str, Any]], workers: int) -> Report:
     report = Report(info, dict(params), "dfs")
     report.schedules = sum(p["schedules"] for p in parts)
+    # The workers ran side by side: the search so far took as long as the longest of them.
+    report.resumed_seconds = max(p["resumed_seconds"] for p in parts)
     states = sum(p["stats"].get("states", 0) for p in parts)
     stateful = any(p["stats"].get("stateful") for p in parts)
     report.stats = {"workers": workers, "runs": report.schedules, "states": states,
