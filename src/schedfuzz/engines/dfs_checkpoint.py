@@ -65,7 +65,9 @@ __all__ = ["check_workers", "log_saves_to_stderr", "logs_saves", "remove", "rest
 LOG = logging.getLogger("schedfuzz.dfs")
 
 FORMAT = "schedfuzz-dfs-checkpoint"
-VERSION = 2  # 2: subtrees as a way tree and (node, answer) columns; outline tags; forced counts
+# 2: subtrees as a way tree and (node, answer) columns; outline tags; forced counts
+# 3: each branching point's step and width, to tell a nondeterministic scenario
+VERSION = 3
 
 
 def _sources(module_name: str) -> list[Path]:

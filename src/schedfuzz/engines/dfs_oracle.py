@@ -6,6 +6,9 @@ policy, and queues every other answer as a subtree on this level or the next (``
 by what it costs. In a stateful search each new choice point's state is looked up in the graph:
 a state seen before ends the run (``Prune``); a new one is kept, with the edge from the previous
 one; a forced one (the bound leaves it one answer) is passed through, see ``KEEP_EVERY``.
+
+A replay that does not meet the recorded branching point where it was (``Ways``) raises
+``ReplayDiverged``: the scenario is not deterministic, and nothing the search says would hold.
 """
 
 from __future__ import annotations
@@ -17,7 +20,15 @@ from schedfuzz._core.fingerprint import outline_of
 from schedfuzz._core.runner import Runner
 from schedfuzz.engines.dfs_pending import ROOT
 from schedfuzz.engines.stategraph import Edge
-from schedfuzz.engines.view import RunCount, asking_runner, enabled_mask, keeps_current
+from schedfuzz.engines.view import (
+    RunCount,
+    StepDigest,
+    asking_runner,
+    enabled_mask,
+    keeps_current,
+)
+from schedfuzz.errors import ReplayDiverged
+from schedfuzz.schedule import Schedule
 
 if TYPE_CHECKING:
     from schedfuzz.engines.dfs import DfsSearch
@@ -64,6 +75,7 @@ class DfsOracle:
         self.exhausted = not self.prefix
         self.root = node == ROOT  # the first run: its subtrees are what workers divide
         self.run_count = RunCount()
+        self.digest = StepDigest()  # what the steps so far were, to check a replay by
 
     def choose(self, n: int) -> int:
         runner = asking_runner()
@@ -81,9 +93,23 @@ class DfsOracle:
             if i == 0:
                 runner.replaying(True)  # the steps up to the last answer were checked before
             d = self.prefix[i]
+            if d >= n:
+                raise self._diverged(i, f"choice point {i} has {n} actors enabled, too few "
+                                        f"for the answer {d} an earlier run took there")
             paid = 1 if d and (by_deviation or keep or d == stay_at) else 0
             self.cost += paid
             if i == len(self.prefix) - 1:
+                ways = search.ways
+                node = self.node
+                if runner.step != ways.step[node] or n != ways.width[node]:
+                    raise self._diverged(i, f"choice point {i} came at step {runner.step} with "
+                                            f"{n} actors enabled, where the run that found it "
+                                            f"had step {ways.step[node]} and "
+                                            f"{ways.width[node]}")
+                if self.digest.at(runner) != ways.steps[node]:
+                    raise self._diverged(i, f"the {runner.step} steps before choice point {i} "
+                                            "differ from those of the run that found it (other "
+                                            "actors or operations)")
                 runner.replaying(False)
                 self.exhausted = True  # from here on every answer is 0: the default policy
                 if search.stateful:
@@ -122,7 +148,7 @@ class DfsOracle:
             self.edge_from = (nid, 0, runner.step, 0)
         else:
             nid = len(search.ways)
-        search.ways.add(*self.way, len(decisions))
+        search.ways.add(*self.way, len(decisions), runner.step, n, self.digest.at(runner))
         self.way = (nid, 0)
         for alt in range(n - 1, 0, -1):  # pushed in reverse: answer 1 is explored first
             if self.root and not search.mine():
@@ -130,6 +156,21 @@ class DfsOracle:
             extra = 1 if priced or alt == stay_at else 0
             search.branch(nid, alt, cost + extra)
         return 0
+
+    def _diverged(self, decisions: int, what: str) -> ReplayDiverged:
+        """The same decisions led elsewhere: shuttle's uncontrolled-nondeterminism check, made
+        at every replay for a few comparisons and a digest of the steps replayed."""
+        info = self.search.info
+        name = info.name
+        again = Schedule(self.prefix[:decisions]).encode()
+        where = name if ":" in name else info.ref  # what a fresh process finds it by
+        return ReplayDiverged(
+            f"{name} is not deterministic: after the same {decisions} decisions, {what}. "
+            "Its actors depend on something the scheduler does not decide (random numbers, the "
+            "clock, set or id() order, state left by an earlier run), so no search over its "
+            "schedules proves anything: make that part deterministic, or a parameter of the "
+            f"scenario (`schedfuzz replay-one {where} --schedule {again}`, run twice, shows two "
+            "traces)")
 
     def _pass(self, runner: Runner, n: int) -> int:
         """Go on through a forced choice point without keeping its state: the open edge runs

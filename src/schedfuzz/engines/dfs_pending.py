@@ -12,6 +12,12 @@ so they are kept as a tree instead, SPIN's way of storing paths:
   before it. Between a parent's answer and the node every decision is 0: a run answers 0 at every
   choice point after the ones it replays, so the way to any node is rebuilt from the chain.
 * ``Pending``: a stack of ``(node, alt)`` pairs in two array columns, ten bytes a subtree.
+
+A node also records the step its choice point came at, how many actors were enabled there, and
+a digest of the steps before it (who took each, and which operation). A run that replays the way
+to a node must meet it the same way: the same decisions give the same run, unless the scenario
+depends on something the scheduler does not decide, and then no search over its schedules is
+sound (``DfsOracle`` says so).
 """
 
 from __future__ import annotations
@@ -31,15 +37,22 @@ class Ways:
         self.parent = array("q")
         self.answer = array("H")  # the answer at the parent that leads here
         self.depth = array("q")  # decisions before this node's own
+        self.step = array("q")  # the step the node's choice point came at
+        self.width = array("H")  # the actors enabled there
+        self.steps = array("q")  # the digest of the steps before it (``StepDigest``)
 
     def __len__(self) -> int:
         return len(self.depth)
 
-    def add(self, parent: int, answer: int, depth: int) -> int:
+    def add(self, parent: int, answer: int, depth: int, step: int, width: int,
+            steps: int) -> int:
         node = len(self.depth)
         self.parent.append(parent)
         self.answer.append(answer)
         self.depth.append(depth)
+        self.step.append(step)
+        self.width.append(width)
+        self.steps.append(steps)
         return node
 
     def prefix(self, node: int, alt: int) -> bytes | tuple[int, ...]:
@@ -58,18 +71,25 @@ class Ways:
         except ValueError:
             return tuple(out)
 
-    def nbytes(self) -> int:
-        return sum(len(c) * c.itemsize for c in (self.parent, self.answer, self.depth))
+    def _columns(self) -> tuple[array[int], ...]:
+        return self.parent, self.answer, self.depth, self.step, self.width, self.steps
 
-    def dump(self) -> tuple[bytes, bytes, bytes]:
-        return self.parent.tobytes(), self.answer.tobytes(), self.depth.tobytes()
+    def nbytes(self) -> int:
+        return sum(len(c) * c.itemsize for c in self._columns())
+
+    def dump(self) -> tuple[bytes, ...]:
+        return tuple(c.tobytes() for c in self._columns())
 
     @classmethod
     def load(cls, data: Any) -> Ways:
         ways = cls()
-        for column, raw in zip((ways.parent, ways.answer, ways.depth), data, strict=True):
+        columns = ways._columns()
+        if len(data) != len(columns):
+            msg = "the way tree has the wrong number of columns"
+            raise ValueError(msg)
+        for column, raw in zip(columns, data, strict=True):
             column.frombytes(raw)
-        if not len(ways.parent) == len(ways.answer) == len(ways.depth):
+        if len({len(c) for c in columns}) != 1:
             msg = "the way tree's columns differ in length"
             raise ValueError(msg)
         if not all(ROOT <= p < i for i, p in enumerate(ways.parent)):

@@ -31,8 +31,7 @@ from schedfuzz.engines.dfs_checkpoint import (
     stop_signals,
     worker_path,
 )
-from schedfuzz.engines.processes import context, find_again, gather, importable
-from schedfuzz.errors import SchedfuzzInternalError
+from schedfuzz.engines.processes import context, find_again, gather, importable, raise_failure
 from schedfuzz.execute import run
 from schedfuzz.explore import Budget, Report
 from schedfuzz.scenario import ScenarioInfo
@@ -80,8 +79,7 @@ def _collect(procs: list[Any], results: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = gather(procs, results, "dfs worker")
     errors = [s["error"] for s in out if "error" in s]
     if errors:
-        msg = f"a dfs worker failed: {errors[0]}"
-        raise SchedfuzzInternalError(msg)
+        raise_failure(errors[0], "a dfs worker")
     return out
 
 

@@ -11,17 +11,34 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-from typing import Any
+from typing import Any, NoReturn
 
-from schedfuzz.errors import InvalidArgument, SchedfuzzInternalError
+from schedfuzz import errors
+from schedfuzz.errors import InvalidArgument, ReplayDiverged, SchedfuzzInternalError
 from schedfuzz.scenario import ScenarioInfo, resolve
 
-__all__ = ["context", "find_again", "gather", "importable"]
+__all__ = ["context", "find_again", "gather", "importable", "raise_failure"]
+
+# What a worker may end on that is the user's to fix, not a bug of schedfuzz: raised again in
+# the parent as itself, one line as in one process.
+_THEIRS = (InvalidArgument, ReplayDiverged)
 
 
 def find_again(name: str, ref: str) -> ScenarioInfo:
-    """The scenario a worker process was given, by name (or reference for ``module:fn``)."""
-    return resolve(name) if ":" not in name else resolve(ref)
+    """The scenario a worker process was given, by name (or reference for ``module:fn``).
+
+    A name registered by a module the parent imported itself (``schedfuzz explore mod:fn`` of a
+    decorated function) is unknown to a fresh process until it imports the module: the
+    reference does that.
+    """
+    if ":" in name:
+        return resolve(ref)
+    try:
+        return resolve(name)
+    except InvalidArgument:
+        if ":" not in ref or ref.startswith("__main__:"):
+            raise
+        return resolve(ref)
 
 
 def importable(info: ScenarioInfo) -> bool:
@@ -62,3 +79,15 @@ def gather(procs: list[Any], results: Any, what: str) -> list[Any]:
     for proc in procs:
         proc.join()
     return out
+
+
+def raise_failure(failure: str, what: str) -> NoReturn:
+    """Raise in the parent the exception a worker ended on, sent as ``"Type: message"``: a
+    wrong input or a nondeterministic scenario as itself, anything else as an internal error
+    naming the worker (``what``)."""
+    kind, _, message = failure.partition(": ")
+    cls = getattr(errors, kind, None)
+    if isinstance(cls, type) and issubclass(cls, _THEIRS):
+        raise cls(message)
+    msg = f"{what} failed: {failure}"
+    raise SchedfuzzInternalError(msg)

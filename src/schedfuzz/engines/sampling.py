@@ -25,8 +25,7 @@ import attrs
 
 from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import Runner
-from schedfuzz.engines.processes import context, find_again, gather, importable
-from schedfuzz.errors import SchedfuzzInternalError
+from schedfuzz.engines.processes import context, find_again, gather, importable, raise_failure
 from schedfuzz.execute import run
 from schedfuzz.explore import PROGRESS, Budget, Report
 from schedfuzz.minimal import fewest_preemptions
@@ -138,8 +137,7 @@ def _parallel(info: ScenarioInfo, params: dict[str, Any], settings: Settings, bu
     scans: list[Scan | None] = gather(procs, results, "worker process")
     errors = [s.error for s in scans if s is not None and s.error]
     if errors:
-        msg = f"a worker process failed: {errors[0]}"
-        raise SchedfuzzInternalError(msg)
+        raise_failure(errors[0], "a worker process")
     found = [s.found for s in scans if s is not None and s.found is not None]
     schedules = sum(s.schedules for s in scans if s is not None)
     single = any(s.single for s in scans if s is not None)

@@ -7,17 +7,23 @@ loop publishes ``runner.runnable`` (the candidates, in spawn order), ``runner.ke
 0 keep the current actor?) and ``runner.choice_order()`` (the candidates in answer order).
 
 The run loop keeps its count of consecutive steps in a local, so ``RunCount`` rebuilds it from the
-trace for the engines that fingerprint states at choice points.
+trace for the engines that fingerprint states at choice points. ``StepDigest`` sums the trace up
+in one number, for an engine that checks a replay takes the steps it recorded.
 """
 
 from __future__ import annotations
+
+import operator
+import zlib
+from collections.abc import Sequence
 
 from schedfuzz._core import traps
 from schedfuzz._core.actor import Actor, ActorState
 from schedfuzz._core.runner import Runner
 from schedfuzz.errors import SchedfuzzInternalError
 
-__all__ = ["RunCount", "asking_runner", "choice_order", "enabled_mask", "keeps_current"]
+__all__ = ["RunCount", "StepDigest", "asking_runner", "choice_order", "enabled_mask",
+           "keeps_current"]
 
 RUNNABLE = ActorState.RUNNABLE
 
@@ -77,3 +83,57 @@ class RunCount:
         self.seen = step
         self.last_choice = step
         return self.count
+
+
+# label -> a number for it: a str's own hash differs between processes, and a digest is saved in
+# a checkpoint and compared in the next process. Cleared when large, for labels made on the fly.
+_LABEL_CODES: dict[str, int] = {}
+
+
+def _label_codes(rows: Sequence[tuple[int, str, object]]) -> dict[str, int]:
+    """The label codes, with every label of ``rows`` in them."""
+    codes = _LABEL_CODES
+    if len(codes) > 4096:
+        codes.clear()
+    for _, label, _ in rows:
+        if label not in codes:
+            codes[label] = zlib.crc32(str(label).encode()) << 16  # the actor id goes below
+    return codes
+
+
+# The digest is a polynomial in the steps' codes, sum(code_k * BASE**k) mod a prime: a sum does
+# not depend on where it is cut, so a run that folds its steps in at every branching point and a
+# replay that folds them in at its end agree. The products and the sum are C loops.
+_MOD = (1 << 61) - 1
+_BASE = 1_000_003
+_POWERS = [1]  # _BASE ** k % _MOD, grown as runs get longer
+
+
+class StepDigest:
+    """A digest of the steps a run has taken so far: which actor took each, and which
+    operation (its trace label). The same in every process for the same steps.
+
+    Ask it at the run's choice points, in order; each step is folded in once.
+    """
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.seen = 0  # trace rows folded in
+
+    def at(self, runner: Runner) -> int:
+        """The digest of the steps before ``runner.step``."""
+        seen, step = self.seen, runner.step
+        if step > seen:
+            rows = runner.trace.rows[seen:step]
+            codes = _LABEL_CODES
+            try:
+                steps = [codes[label] + aid for aid, label, _ in rows]
+            except KeyError:  # a label not met before
+                codes = _label_codes(rows)
+                steps = [codes[label] + aid for aid, label, _ in rows]
+            powers = _POWERS
+            while len(powers) < step:
+                powers.append(powers[-1] * _BASE % _MOD)
+            self.value = (self.value + sum(map(operator.mul, steps, powers[seen:step]))) % _MOD
+            self.seen = step
+        return self.value
