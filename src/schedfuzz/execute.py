@@ -25,7 +25,7 @@ from schedfuzz.scenario import ScenarioInfo, findable_name, resolve
 from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
 
-__all__ = ["Outcome", "explain", "replay", "replay_line", "run"]
+__all__ = ["Outcome", "explain", "nondeterministic", "replay", "replay_line", "run"]
 
 
 @attrs.define(eq=False)
@@ -98,9 +98,27 @@ def _settle(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
 
 
 def replay_line(outcome: Outcome) -> str:
-    params = "".join(f" -p {shlex.quote(f'{k}={v!r}')}" for k, v in outcome.params.items())
-    schedule = outcome.schedule.encode()
-    return f"schedfuzz replay-one {findable_name(outcome.info)}{params} --schedule {schedule}"
+    return _replay_command(outcome.info, outcome.params, outcome.schedule)
+
+
+def _replay_command(info: ScenarioInfo, params: dict[str, Any], schedule: Schedule) -> str:
+    options = "".join(f" -p {shlex.quote(f'{k}={v!r}')}" for k, v in params.items())
+    return f"schedfuzz replay-one {findable_name(info)}{options} --schedule {schedule.encode()}"
+
+
+def nondeterministic(info: ScenarioInfo, params: dict[str, Any], what: str,
+                     schedule: Schedule | None = None) -> ReplayDiverged:
+    """The error every engine raises for a scenario whose runs its decisions do not decide:
+    ``what`` the same decisions did twice, and the ``schedule`` that shows it when replayed
+    twice. A search over such a scenario would prove nothing, so it is an error, not a verdict.
+    """
+    show = "" if schedule is None else (
+        f" (`{_replay_command(info, params, schedule)}`, run twice, shows two traces)")
+    return ReplayDiverged(
+        f"{info.name} is not deterministic: {what}. Its actors depend on something the "
+        "scheduler does not decide (random numbers, the clock, set or id() order, state left "
+        "by an earlier run), so no search over its schedules proves anything: make that part "
+        f"deterministic, or a parameter of the scenario{show}")
 
 
 def explain(outcome: Outcome, *, message: bool = True) -> str:

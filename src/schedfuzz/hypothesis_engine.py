@@ -34,11 +34,12 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, reject
 from hypothesis.errors import Flaky, HypothesisException
 
 from schedfuzz.errors import ReplayDiverged
-from schedfuzz.execute import Outcome, run
+from schedfuzz.execute import Outcome, nondeterministic, run
 from schedfuzz.explore import PROGRESS, Budget, Report, register_engine
 from schedfuzz.fuzz import DEFAULT_MAX_DEVIATIONS, cycle_without_livelock, report_events
 from schedfuzz.minimal import reduce, same_failure, size
 from schedfuzz.scenario import ScenarioInfo
+from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
 from schedfuzz.strategies import ScheduleOracle, schedules
 
@@ -164,10 +165,8 @@ class _Search:
             found.append(match[-1])
         return sorted(found, key=size)
 
-    def nondeterministic(self, what: str) -> ReplayDiverged:
-        msg = (f"scenario {self.info.name!r} is not deterministic: {what}; its runs depend on "
-               "something the scheduler does not control (a global, the clock, a random number)")
-        return ReplayDiverged(msg)
+    def nondeterministic(self, what: str, schedule: Schedule | None = None) -> ReplayDiverged:
+        return nondeterministic(self.info, self.params, what, schedule)
 
     def explore(self) -> Report:
         self.started = time.perf_counter()
@@ -211,8 +210,8 @@ class _Search:
         if not same_failure(shrunk, final):
             final = run(self.info, schedule=shrunk.schedule, settings=self.settings, **self.params)
             if not same_failure(shrunk, final):
-                raise self.nondeterministic(
-                    f"schedule {shrunk.schedule.encode()} gave {shrunk.kind}, then {final.kind}")
+                raise self.nondeterministic(f"one schedule gave {shrunk.kind}, then "
+                                            f"{final.kind}", shrunk.schedule)
         notes = [f"found by a {'walk' if self.found_by == 'walk' else 'deviation plan'}; "
                  f"Hypothesis shrank it in {shrink_seconds:.2f}s ({self.later_runs} more runs)"
                  + (", stopped by the shrink time limit" if timed_out else ""), minimal.note]

@@ -133,5 +133,5 @@ def flaky_scenario() -> None:
 
 def test_a_nondeterministic_scenario_is_an_error_not_a_verdict() -> None:
     _calls["n"] = 0
-    with pytest.raises(ReplayDiverged, match=r"'.*flaky_scenario' is not deterministic: "):
+    with pytest.raises(ReplayDiverged, match=r"flaky_scenario is not deterministic: "):
         explore(flaky_scenario, engine_name="hypothesis", budget=Budget(max_schedules=100))

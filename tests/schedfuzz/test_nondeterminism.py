@@ -167,3 +167,27 @@ def test_the_step_digest_does_not_depend_on_where_a_run_asked_for_it() -> None:
     assert digest([*rows[:30], (2, rows[30][1], None), *rows[31:]], [10]) != whole
     assert digest([*rows[:30], (rows[30][0], "extra", None), *rows[31:]], [10]) != whole
     assert digest(rows[:49], []) != whole
+
+
+def fails_on_odd_runs() -> None:
+    _RUNS[0] += 1
+    odd = _RUNS[0] % 2 == 1
+
+    def actor() -> None:
+        sf.checkpoint("look")
+        assert not odd, "an odd run"
+
+    sf.spawn(actor, name="a")
+    sf.spawn(actor, name="b")
+
+
+@pytest.mark.parametrize("engine", ["random", "pct", "hypothesis"])
+def test_every_engine_refuses_a_failure_its_replay_does_not_give_again(engine: str) -> None:
+    """The sampling engines and Hypothesis replay what they found before they shrink it: a
+    failure that does not come back is the same error as a dfs replay going elsewhere."""
+    _RUNS[0] = 0
+    with pytest.raises(sf.ReplayDiverged) as excinfo:
+        explore(fails_on_odd_runs, engine_name=engine, budget=Budget(max_schedules=50))
+    message = str(excinfo.value)
+    assert message.startswith(f"{__name__}:fails_on_odd_runs is not deterministic: ")
+    assert f". {HOW}: make that part deterministic" in message

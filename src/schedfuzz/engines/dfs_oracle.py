@@ -28,6 +28,7 @@ from schedfuzz.engines.view import (
     keeps_current,
 )
 from schedfuzz.errors import ReplayDiverged
+from schedfuzz.execute import nondeterministic
 from schedfuzz.schedule import Schedule
 
 if TYPE_CHECKING:
@@ -160,17 +161,10 @@ class DfsOracle:
     def _diverged(self, decisions: int, what: str) -> ReplayDiverged:
         """The same decisions led elsewhere: shuttle's uncontrolled-nondeterminism check, made
         at every replay for a few comparisons and a digest of the steps replayed."""
-        info = self.search.info
-        name = info.name
-        again = Schedule(self.prefix[:decisions]).encode()
-        where = name if ":" in name else info.ref  # what a fresh process finds it by
-        return ReplayDiverged(
-            f"{name} is not deterministic: after the same {decisions} decisions, {what}. "
-            "Its actors depend on something the scheduler does not decide (random numbers, the "
-            "clock, set or id() order, state left by an earlier run), so no search over its "
-            "schedules proves anything: make that part deterministic, or a parameter of the "
-            f"scenario (`schedfuzz replay-one {where} --schedule {again}`, run twice, shows two "
-            "traces)")
+        search = self.search
+        return nondeterministic(search.info, search.params,
+                                f"after the same {decisions} decisions, {what}",
+                                Schedule(self.prefix[:decisions]))
 
     def _pass(self, runner: Runner, n: int) -> int:
         """Go on through a forced choice point without keeping its state: the open edge runs

@@ -26,7 +26,7 @@ import attrs
 from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import Runner
 from schedfuzz.engines.processes import context, find_again, gather, importable, raise_failure
-from schedfuzz.execute import run
+from schedfuzz.execute import nondeterministic, run
 from schedfuzz.explore import PROGRESS, Budget, Report
 from schedfuzz.minimal import fewest_preemptions
 from schedfuzz.scenario import ScenarioInfo
@@ -182,11 +182,8 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
     outcome = run(info, schedule=Schedule(found.decisions, found.cycle_start),
                   settings=settings, **params)
     if outcome.kind != found.kind:
-        report.note = note + (f"schedule {found.index} gave {found.kind} but its replay gave "
-                              f"{outcome.kind}: the scenario is not deterministic")
-        report.verdict = found.kind
-        report.outcome = outcome if outcome.failed else None
-        return report
+        raise nondeterministic(info, params, f"schedule {found.index} gave {found.kind}, and "
+                                             f"its replay gave {outcome.kind}", outcome.schedule)
     shrink_started = time.perf_counter()
     shrunk = shrink(outcome, seconds=budget.shrink_seconds)
     # The time the shrinker left goes to the exhaustive search below its preemption count.
