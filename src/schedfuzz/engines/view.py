@@ -13,7 +13,6 @@ in one number, for an engine that checks a replay takes the steps it recorded.
 
 from __future__ import annotations
 
-import operator
 import zlib
 from collections.abc import Sequence
 
@@ -101,39 +100,30 @@ def _label_codes(rows: Sequence[tuple[int, str, object]]) -> dict[str, int]:
     return codes
 
 
-# The digest is a polynomial in the steps' codes, sum(code_k * BASE**k) mod a prime: a sum does
-# not depend on where it is cut, so a run that folds its steps in at every branching point and a
-# replay that folds them in at its end agree. The products and the sum are C loops.
-_MOD = (1 << 61) - 1
-_BASE = 1_000_003
-_POWERS = [1]  # _BASE ** k % _MOD, grown as runs get longer
-
-
 class StepDigest:
     """A digest of the steps a run has taken so far: which actor took each, and which
-    operation (its trace label). The same in every process for the same steps.
+    operation (its trace label). The same in every process for the same steps (a tuple of
+    ints hashes alike in every process of one Python version, which a checkpoint records).
 
-    Ask it at the run's choice points, in order; each step is folded in once.
+    Ask it at the run's choice points, in order. Each step's code is worked out once; the
+    digest is the hash of all of them, so it does not depend on where the run asked before
+    (an exploring run asks at every branching point, a replay once at its end).
     """
 
     def __init__(self) -> None:
-        self.value = 0
-        self.seen = 0  # trace rows folded in
+        self.value = hash(())
+        self.steps: list[int] = []  # one code per trace row: its label's code plus its actor
 
     def at(self, runner: Runner) -> int:
         """The digest of the steps before ``runner.step``."""
-        seen, step = self.seen, runner.step
+        seen, step = len(self.steps), runner.step
         if step > seen:
             rows = runner.trace.rows[seen:step]
             codes = _LABEL_CODES
             try:
-                steps = [codes[label] + aid for aid, label, _ in rows]
+                self.steps += [codes[label] + aid for aid, label, _ in rows]
             except KeyError:  # a label not met before
                 codes = _label_codes(rows)
-                steps = [codes[label] + aid for aid, label, _ in rows]
-            powers = _POWERS
-            while len(powers) < step:
-                powers.append(powers[-1] * _BASE % _MOD)
-            self.value = (self.value + sum(map(operator.mul, steps, powers[seen:step]))) % _MOD
-            self.seen = step
+                self.steps += [codes[label] + aid for aid, label, _ in rows]
+            self.value = hash(tuple(self.steps))
         return self.value
