@@ -66,7 +66,7 @@ LOG = logging.getLogger("schedfuzz.dfs")
 
 FORMAT = "schedfuzz-dfs-checkpoint"
 # 2: subtrees as a way tree and (node, answer) columns; outline tags; forced counts
-# 3: each branching point's step and width, to tell a nondeterministic scenario
+# 3: each branching point's step, width and step digest, to tell a nondeterministic scenario
 VERSION = 3
 
 
