@@ -6,7 +6,14 @@ See the README for a guided tour.
 """
 
 from schedfuzz._core.oracle import DefaultOracle, Oracle, RandomOracle, ReplayOracle, ScriptOracle
-from schedfuzz._core.traps import annotate, block_until, checkpoint, current_actor, progress
+from schedfuzz._core.traps import (
+    annotate,
+    block_until,
+    checkpoint,
+    choose,
+    current_actor,
+    progress,
+)
 from schedfuzz.atomics import AtomicFlags, AtomicInt
 from schedfuzz.errors import (
     CorpusError,
@@ -82,6 +89,7 @@ __all__ = [
     "at_end",
     "block_until",
     "checkpoint",
+    "choose",
     "current_actor",
     "explain",
     "invariant",

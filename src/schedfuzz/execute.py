@@ -118,7 +118,8 @@ def nondeterministic(info: ScenarioInfo, params: dict[str, Any], what: str,
         f"{info.name} is not deterministic: {what}. Its actors depend on something the "
         "scheduler does not decide (random numbers, the clock, set or id() order, state left "
         "by an earlier run), so no search over its schedules proves anything: make that part "
-        f"deterministic, or a parameter of the scenario{show}")
+        "deterministic, a parameter of the scenario, or a value from schedfuzz.choose()"
+        f"{show}")
 
 
 def explain(outcome: Outcome, *, message: bool = True) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, final
 
 import attrs
@@ -82,6 +82,10 @@ class Actor:
     args: dict[str, Any] | None = None
     # True when the actor's last trap was checkpoint(yield_=True): the default policy moves on.
     yielded: bool = False
+    # A data choice (``schedfuzz.choose``) waiting for its value: the options, and the index the
+    # oracle picked when the actor was resumed.
+    options: Sequence[Any] | None = None
+    chosen: int = 0
     signal_pending: bool = False
     # Set by a wake-up that interrupted a killable sleep; read and cleared by Waiter.sleep.
     interrupted: bool = False

@@ -3,7 +3,10 @@
 Three ways a run goes on forever, each told apart by how strong the evidence is:
 
 1. **Lasso** (a proof): the state before step j equals the state before step i and the steps
-   between are a fair cycle without progress, so the actors can go round it forever.
+   between are a fair cycle without progress, so the actors can go round it forever. Where the
+   cycle needs ``choose`` to give other than its first value every round (a message lost
+   again and again), the message says so: that is a livelock only for an environment that may
+   keep doing it.
 2. **Step bound** (not a proof): ``Settings.max_steps`` steps without finishing and without a
    repeated state; the message says it is a bound.
 3. **Runaway actor**: one actor never came back to the scheduler, in a loop that reaches no
@@ -40,6 +43,11 @@ def lasso(runner: Runner, detector: LassoDetector, found: tuple[int, int]) -> Li
            f"the {end - first} steps between are a fair cycle without progress, so "
            f"{names} can go round it forever (stem {first} steps, cycle {end - first} steps; "
            f"back to step {first})")
+    chosen = [str(s) for s in runner.data_steps if first <= s < end]
+    if chosen:  # the environment's part, which no fairness among actors rules out
+        msg += (f"; every round, choose() gives other than its first value (step "
+                f"{', '.join(chosen)}): a livelock if nothing obliges it to give the first one "
+                "in the end")
     return Livelock(msg, lasso=(first, end), steps=end)
 
 

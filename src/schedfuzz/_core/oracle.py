@@ -123,13 +123,14 @@ class ScriptOracle:
     """Picks actors by name: the readable way to write a hand-made schedule in a test.
 
     ``ScriptOracle(["a", "a", "b"])`` runs ``a`` at the first two choice points and ``b`` at the
-    third, then follows the default policy. With ``repeat_from=i`` the names from index ``i`` on
+    third, then follows the default policy. A data choice (``schedfuzz.choose``) takes an int:
+    the index of the value. With ``repeat_from=i`` the names from index ``i`` on
     repeat forever (a livelock script). A name that is not enabled raises ``ReplayDiverged``
     listing the enabled actors. Only choice points consult it: a step with one enabled actor
     takes no entry.
     """
 
-    def __init__(self, names: Sequence[str], repeat_from: int | None = None) -> None:
+    def __init__(self, names: Sequence[str | int], repeat_from: int | None = None) -> None:
         self.names = list(names)
         self.repeat_from = repeat_from
         self.index = 0
@@ -146,8 +147,15 @@ class ScriptOracle:
                 return 0
             span = len(self.names) - self.repeat_from
             i = self.repeat_from + (i - len(self.names)) % span
-        order = current_runner().choice_order()
+        runner = current_runner()
         want = self.names[i]
+        if runner.data_choice:  # schedfuzz.choose: the script gives the option's index
+            if isinstance(want, int) and not isinstance(want, bool) and 0 <= want < n:
+                return want
+            msg = (f"script has {want!r} at choice point {self.index - 1}, which picks one of "
+                   f"{n} values: give the index of the value")
+            raise ReplayDiverged(msg)
+        order = runner.choice_order()
         for k, actor in enumerate(order):
             if actor.name == want:
                 return k

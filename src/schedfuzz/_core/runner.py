@@ -7,6 +7,7 @@ next trap and switches back to the hub, never to another actor. At every schedul
     none enabled  -> finished (all DONE) or stuck (detect.classify_stuck)
     one enabled   -> run it, no decision recorded
     several       -> d = oracle.choose(n), recorded; 0 = default policy, k = k-th other actor
+    chosen actor waits in ``choose(options)`` -> v = oracle.choose(len(options)), recorded too
     switch into the chosen actor, record the trace row, check invariants
 
 The default policy keeps the current actor unless it blocked, finished, yielded or ran
@@ -22,7 +23,7 @@ ever iterated and no ``id()`` decides an order.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -127,6 +128,8 @@ class Runner:
         self.dirty = True  # the runnable set changed since the last step
         self.keep = False  # at the current choice point: does answer 0 keep the current actor?
         self.runnable: list[Actor] = []  # at the current choice point, in spawn order
+        self.data_choice = False  # the oracle is asked for a value (``choose``), not an actor
+        self.data_steps: list[int] = []  # steps whose ``choose`` gave other than its first value
 
     def __schedfuzz_state__(self) -> object:
         return ()  # frames of traps hold the runner; its own state is fingerprinted explicitly
@@ -279,6 +282,9 @@ class Runner:
             if spurious and nxt.block is not None:  # chosen while asleep: a spurious wake-up
                 self.trace.note(step, nxt, "spurious wake-up", None)
                 traps.unpark(nxt)
+            if nxt.options is not None:  # a data choice (schedfuzz.choose): the oracle picks
+                self.consecutive = consecutive
+                self._choose_value(nxt, nxt.options)
             rows_append((nxt.aid, nxt.label, nxt.args))
             self.active = nxt
             try:
@@ -346,6 +352,25 @@ class Runner:
             rotated.remove(cur)
             return [cur, *rotated]
         return rotated
+
+    def _choose_value(self, actor: Actor, options: Sequence[Any]) -> None:
+        """Ask the oracle which of ``options`` the actor's ``choose`` returns, as a decision
+        like the scheduling ones (recorded, replayed, shrunk); ``data_choice`` tells oracles
+        that think in actors (PCT, scripts, the exhaustive search) that this one is not."""
+        k = len(options)
+        value = 0
+        if k > 1:
+            self.data_choice = True
+            try:
+                value = self.oracle.choose(k) % k
+            finally:
+                self.data_choice = False
+            self.decisions.append(value)
+            self.widths.append(k)
+            if value:
+                self.data_steps.append(self.step)
+        actor.chosen = value
+        actor.args = {"value": options[value]}
 
     def _recheck_predicates(self) -> None:
         still = []

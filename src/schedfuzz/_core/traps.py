@@ -11,14 +11,14 @@ The runner of the current thread is found through a thread-local; a run never cr
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from greenlet import getcurrent
 
 from schedfuzz._core.actor import ActorState, Block
 from schedfuzz._core.fingerprint import position_only
-from schedfuzz.errors import NotInActor, SchedfuzzInternalError
+from schedfuzz.errors import InvalidArgument, NotInActor, SchedfuzzInternalError
 
 if TYPE_CHECKING:
     from schedfuzz._core.actor import Actor
@@ -30,6 +30,7 @@ __all__ = [
     "annotate",
     "block_until",
     "checkpoint",
+    "choose",
     "current_actor",
     "current_runner",
     "park",
@@ -102,6 +103,47 @@ def checkpoint(label: str = "checkpoint", /, *, yield_: bool = False, **args: An
 # A suspended checkpoint's locals are the pending step's label and trace arguments: what the
 # trace shows, not what the actor does next.
 position_only(checkpoint.__code__)
+
+
+T = TypeVar("T")
+
+
+@overload
+def choose(options: int, /, label: str = ...) -> int: ...
+@overload
+def choose(options: Sequence[T], /, label: str = ...) -> T: ...
+def choose(options: int | Sequence[T], /, label: str = "choose") -> int | T:
+    """A value the scheduler's oracle picks: one of ``options``, or of ``range(options)``.
+
+    For what the code under test cannot know in advance: a timeout that may fire, a message
+    that may be lost, a random back-off. Like ``checkpoint`` it is a step of this actor, and
+    the value is decided when the step is taken, by the same oracle as the schedule: every
+    engine explores it (``dfs`` tries every value, at no preemption cost), the shrinker brings
+    it down, and a schedule replays it. The first option is the default policy's, so put the
+    ordinary case first. Never call ``random`` in an actor: a value the oracle does not decide
+    makes the scenario nondeterministic, and every search over it void.
+    """
+    values: Sequence[Any] = range(options) if isinstance(options, int) else options
+    if isinstance(options, bool) or not isinstance(options, (int, Sequence)) or not values:
+        msg = (f"choose({options!r}): give a non-empty sequence of options, or their number "
+               "(a positive int)")
+        raise InvalidArgument(msg)
+    try:
+        actor = getcurrent().actor
+    except AttributeError:
+        msg = f"choose({label!r}) must be called from inside an actor"
+        raise NotInActor(msg) from None
+    actor.label = label
+    actor.args = None
+    actor.yielded = False
+    actor.options = values
+    try:
+        if actor.hub_switch(TRAP) is not RESUME:
+            msg = f"actor {actor.name!r} resumed without RESUME; please file a bug"
+            raise SchedfuzzInternalError(msg)
+    finally:
+        actor.options = None
+    return values[actor.chosen]  # type: ignore[no-any-return]
 
 
 def park(block: Block, label: str) -> None:

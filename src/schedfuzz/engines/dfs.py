@@ -128,6 +128,10 @@ class DfsSearch(DfsReporting):
         return self._counted(runner._outline(), consecutive)
 
     def _counted(self, state: Any, consecutive: int) -> object:
+        # At a data choice the count comes as -1 - count: the state where an actor has been
+        # picked and waits for its value is not the scheduling point before it.
+        if consecutive < 0:
+            return (state[0], -1 - min(-1 - consecutive, self.quantum), state[2], state[3])
         return (state[0], min(consecutive, self.quantum), state[2], state[3])
 
     def _ask_stop(self, signal_name: str) -> None:

@@ -82,14 +82,23 @@ class DfsOracle:
         runner = asking_runner()
         i = self.index
         self.index = i + 1
-        keep = keeps_current(runner)
+        # A data choice (``schedfuzz.choose``) picks a value, not an actor: no answer of it is a
+        # preemption or a stay, and its state is told apart from the scheduling point before it.
+        data = runner.data_choice
+        keep = not data and keeps_current(runner)
         cur = runner.current
         # When the current actor may not be kept, it is the last in the rotation; choosing it
         # anyway is a "stay".
-        stay_at = n - 1 if not keep and cur is not None and cur.state is RUNNABLE else -1
+        stay_at = n - 1 if not data and not keep and cur is not None and \
+            cur.state is RUNNABLE else -1
         search = self.search
         by_deviation = search.by_deviation
-        consecutive = self.run_count.at_choice(runner) if search.stateful is not False else 0
+        if search.stateful is False:
+            consecutive = 0
+        elif data:
+            consecutive = -1 - runner.consecutive  # the run loop's count, after the pick
+        else:
+            consecutive = self.run_count.at_choice(runner)
         if i < len(self.prefix):
             if i == 0:
                 runner.replaying(True)  # the steps up to the last answer were checked before

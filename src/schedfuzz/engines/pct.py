@@ -68,6 +68,8 @@ class PctOracle:
 
     def choose(self, n: int) -> int:
         runner: Runner = asking_runner()
+        if runner.data_choice:  # a value (schedfuzz.choose), not an actor: any, at random
+            return self.random.randrange(n)
         order = choice_order(runner)
         self.count += 1
         cur = runner.current
