@@ -133,14 +133,9 @@ def choose(options: int | Sequence[T], /, label: str = "choose") -> int | T:
     except AttributeError:
         msg = f"choose({label!r}) must be called from inside an actor"
         raise NotInActor(msg) from None
-    actor.label = label
-    actor.args = None
-    actor.yielded = False
-    actor.options = values
+    actor.options = values  # the run loop asks the oracle for the index when it resumes us
     try:
-        if actor.hub_switch(TRAP) is not RESUME:
-            msg = f"actor {actor.name!r} resumed without RESUME; please file a bug"
-            raise SchedfuzzInternalError(msg)
+        checkpoint(label)
     finally:
         actor.options = None
     return values[actor.chosen]  # type: ignore[no-any-return]
