@@ -320,14 +320,14 @@ def _stateful_row(name: str, scale: Scale) -> dict[str, Any]:
     }
 
 
-def _bounded_run(keep_every: int | None, scale: Scale) -> tuple[float, int, int, int, str]:
+def _bounded_run(keep_every: int, scale: Scale) -> tuple[float, int, int, int, str]:
     """One bounded proof (in a pool process): seconds, states, graph bytes, runs, note.
-    ``keep_every=0`` keeps every state; None keeps the default (forced states not kept)."""
+    ``keep_every=0`` keeps every state; the default ``KEEP_EVERY`` keeps no forced state but
+    one in so many. Set either way: a pool process may run both proofs, one after the other."""
     from schedfuzz.engines import dfs, dfs_oracle
     from schedfuzz.scenario import resolve
 
-    if keep_every is not None:
-        dfs_oracle.KEEP_EVERY = keep_every
+    dfs_oracle.KEEP_EVERY = keep_every
     actors, bound = scale.bounded
     started = time.perf_counter()
     report = dfs.DfsSearch(resolve("thp.upstream.c17"), {"actors": actors}, Settings(),
@@ -342,7 +342,9 @@ def _bounded(scale: Scale) -> Figures:
     same time in two processes: the ratios."""
     if "thp.upstream.c17" not in schedfuzz.registry():
         return {}
-    every, some = _pool(_bounded_run, [0, None], scale)
+    from schedfuzz.engines.dfs_oracle import KEEP_EVERY
+
+    every, some = _pool(_bounded_run, [0, KEEP_EVERY], scale)
     actors, bound = scale.bounded
     return {
         "bounded_proof": f"thp.upstream.c17 -p actors={actors}, at most {bound}: {some[4]}",

@@ -97,3 +97,21 @@ def test_threaded_bug_trials_run() -> None:
         result = threaded_bugs.hunt(trial, 0.01)
         assert result["trials"] >= 1, name
         assert 0 <= result["failures"] <= result["trials"]
+
+
+def test_the_bounded_proofs_keep_what_they_say_when_one_process_runs_both(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool may hand both proofs to one process: the second must not inherit the first's
+    ``KEEP_EVERY`` (it did, and the ratio came out 1.0 on a busy machine)."""
+    import thpmodel.scenarios  # noqa: F401  (registers thp.upstream.c17)
+    from schedfuzz.engines import dfs_oracle
+
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    default = dfs_oracle.KEEP_EVERY
+    monkeypatch.setattr(dfs_oracle, "KEEP_EVERY", default)  # restored after the test
+    bench = __import__("bench")
+    scale = bench.PROFILES["smoke"]
+    every = bench._bounded_run(0, scale)
+    some = bench._bounded_run(default, scale)
+    assert some[3] == every[3]  # the same runs
+    assert some[1] < every[1]  # fewer states kept
