@@ -18,11 +18,12 @@ count is needed; ``schedfuzz.shrink`` runs it as its first pass.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from schedfuzz.engines.view import asking_runner
 
-__all__ = ["GuidedOracle", "joined_orders", "turns"]
+__all__ = ["GuidedOracle", "joined_orders", "turns", "values_by_actor"]
 
 
 def turns(order: Sequence[int]) -> list[tuple[int, int, int]]:
@@ -68,18 +69,24 @@ class GuidedOracle:
     drifting. Where no enabled actor has entries left, the answer is the default policy's.
     """
 
-    def __init__(self, order: Sequence[int]) -> None:
+    def __init__(self, order: Sequence[int],
+                 values: Mapping[int, Sequence[int]] | None = None) -> None:
         self.entries: dict[int, deque[int]] = {}
         for position, aid in enumerate(order):
             self.entries.setdefault(aid, deque()).append(position)
+        # Each actor's ``choose`` values, in its order: the n-th choice of an actor gets the
+        # n-th value it got in the run the order comes from, wherever its steps moved.
+        self.values = {aid: deque(v) for aid, v in (values or {}).items()}
         self.left = len(order)
         self.seen = 0  # steps of the run accounted for
         self.exhausted = not order
 
     def choose(self, n: int) -> int:
         runner = asking_runner()
-        if runner.data_choice:  # an order of actors says nothing of values: the first one
-            return 0
+        if runner.data_choice:  # the chooser's next value, the first option once none is left
+            left = self.values.get(runner.current.aid) if runner.current is not None else None
+            value = left.popleft() if left else 0
+            return value if value < n else 0
         rows = runner.trace.rows
         entries = self.entries
         for s in range(self.seen, runner.step):
@@ -95,3 +102,13 @@ class GuidedOracle:
             if left and (best < 0 or left[0] < best):
                 best, answer = left[0], i
         return answer
+
+
+def values_by_actor(rows: Sequence[tuple[int, Any, Any]],
+                    values: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
+    """Each actor's ``choose`` values in its own order, from a run's trace rows and its
+    ``(step, index)`` values (``RunResult.values``): what a ``GuidedOracle`` gives back."""
+    out: dict[int, list[int]] = {}
+    for step, index in values:
+        out.setdefault(rows[step][0], []).append(index)
+    return out

@@ -45,7 +45,7 @@ import attrs
 
 from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import RunResult
-from schedfuzz.blocks import GuidedOracle, joined_orders
+from schedfuzz.blocks import GuidedOracle, joined_orders, values_by_actor
 from schedfuzz.execute import Outcome, run
 from schedfuzz.minimal import size as simplicity
 from schedfuzz.schedule import Schedule
@@ -178,11 +178,13 @@ class Shrinker:
         """Replay the run's actor order with two turns of one actor joined, while that helps."""
         changed = False
         while True:
-            order = tuple(row[0] for row in self.best.result.trace.rows)
+            result = self.best.result
+            order = tuple(row[0] for row in result.trace.rows)
+            values = values_by_actor(result.trace.rows, result.values)
             for candidate in joined_orders(order):
                 if candidate not in self.tried_orders:
                     self.tried_orders.add(candidate)
-                    if self._keep(GuidedOracle(candidate)):
+                    if self._keep(GuidedOracle(candidate, values)):
                         changed = True
                         break
             else:

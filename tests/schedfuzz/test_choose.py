@@ -161,3 +161,20 @@ def test_choose_outside_an_actor_says_where_it_belongs() -> None:
     with pytest.raises(sf.NotInActor, match=r"choose\('coin'\) must be called from inside an "
                                             "actor"):
         sf.choose(2, "coin")
+
+
+def test_the_turn_joining_shrinker_keeps_each_actors_values_when_it_moves_its_steps() -> None:
+    """Shrinking reorders steps by actor: each actor's n-th choice gets its n-th value back,
+    wherever its steps went, so a failure that needs the values survives the move."""
+    from schedfuzz.blocks import GuidedOracle, values_by_actor
+
+    failing = sf.run(lossy, schedule=sf.Schedule(LOST_TWICE)).result
+    assert failing.values == [(2, 1), (4, 1)]  # (step, index): both deliveries lost
+    values = values_by_actor(failing.trace.rows, failing.values)
+    assert values == {0: [1, 1]}  # the sender's
+    order = [row[0] for row in failing.trace.rows]
+    moved = order[-2:] + order[:-2]  # the other actor's two steps first
+    again = sf.run(lossy, oracle=GuidedOracle(moved, values))
+    assert again.kind == "failure"
+    assert [row[0] for row in again.result.trace.rows] == moved
+    assert sf.run(lossy, oracle=GuidedOracle(moved)).kind == "ok"  # the first values: delivered

@@ -43,7 +43,7 @@ def lasso(runner: Runner, detector: LassoDetector, found: tuple[int, int]) -> Li
            f"the {end - first} steps between are a fair cycle without progress, so "
            f"{names} can go round it forever (stem {first} steps, cycle {end - first} steps; "
            f"back to step {first})")
-    chosen = [str(s) for s in runner.data_steps if first <= s < end]
+    chosen = [str(s) for s, value in runner.values if value and first <= s < end]
     if chosen:  # the environment's part, which no fairness among actors rules out
         msg += (f"; every round, choose() gives other than its first value (step "
                 f"{', '.join(chosen)}): a livelock if nothing obliges it to give the first one "

@@ -67,6 +67,7 @@ class RunResult:
         kind: ``"ok"``, ``"failure"``, ``"deadlock"``, ``"hang"``, ``"missed_wakeup"`` or
             ``"livelock"``.
         decisions / widths: the answer and the number of enabled actors at each choice point.
+        values: ``(step, index)`` of each value a ``choose`` took (the index is a decision too).
         lasso: for a proved livelock, ``(first_step, end_step, first_decision, end_decision)``.
     """
 
@@ -79,6 +80,7 @@ class RunResult:
     steps: int
     actor: str | None = None
     lasso: tuple[int, int, int, int] | None = None
+    values: list[tuple[int, int]] = attrs.field(factory=list)
 
 
 def _actor_body(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -129,7 +131,7 @@ class Runner:
         self.keep = False  # at the current choice point: does answer 0 keep the current actor?
         self.runnable: list[Actor] = []  # at the current choice point, in spawn order
         self.data_choice = False  # the oracle is asked for a value (``choose``), not an actor
-        self.data_steps: list[int] = []  # steps whose ``choose`` gave other than its first value
+        self.values: list[tuple[int, int]] = []  # (step, index) of every ``choose`` decided
 
     def __schedfuzz_state__(self) -> object:
         return ()  # frames of traps hold the runner; its own state is fingerprinted explicitly
@@ -180,7 +182,7 @@ class Runner:
         if isinstance(error, ScheduleFailure):
             error.trace = self.trace
         return RunResult(kind, error, self.trace, self.decisions, self.widths, self.preemptions,
-                         self.step, self.culprit, self.lasso)
+                         self.step, self.culprit, self.lasso, self.values)
 
     def _loop(self) -> BaseException | None:
         # The hot path: everything per step lives in locals; the slow checks (step bound, lasso
@@ -354,9 +356,8 @@ class Runner:
         return rotated
 
     def _choose_value(self, actor: Actor, options: Sequence[Any]) -> None:
-        """Ask the oracle which of ``options`` the actor's ``choose`` returns, as a decision
-        like the scheduling ones (recorded, replayed, shrunk); ``data_choice`` tells oracles
-        that think in actors (PCT, scripts, the exhaustive search) that this one is not."""
+        """Ask the oracle which of ``options`` the actor's ``choose`` returns: a decision like
+        any other, but ``data_choice`` tells oracles that think in actors it picks a value."""
         k = len(options)
         value = 0
         if k > 1:
@@ -367,8 +368,7 @@ class Runner:
                 self.data_choice = False
             self.decisions.append(value)
             self.widths.append(k)
-            if value:
-                self.data_steps.append(self.step)
+            self.values.append((self.step, value))
         actor.chosen = value
         actor.args = {"value": options[value]}
 
