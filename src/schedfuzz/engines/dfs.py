@@ -121,18 +121,17 @@ class DfsSearch(DfsReporting):
     def fingerprint(self, runner: Runner, consecutive: int) -> object:
         """The runner's state fingerprint with the policy's run count filled in (the run loop
         keeps it in a local) and capped at the quantum, past which it changes nothing."""
-        return self._counted(runner._fingerprint(), consecutive)
+        return self._counted(runner._fingerprint(), consecutive, runner.data_choice)
 
     def outline(self, runner: Runner, consecutive: int) -> object:
         """The outline (``outline_of``) of the state ``fingerprint`` would give, for less."""
-        return self._counted(runner._outline(), consecutive)
+        return self._counted(runner._outline(), consecutive, runner.data_choice)
 
-    def _counted(self, state: Any, consecutive: int) -> object:
-        # At a data choice the count comes as -1 - count: the state where an actor has been
-        # picked and waits for its value is not the scheduling point before it.
-        if consecutive < 0:
-            return (state[0], -1 - min(-1 - consecutive, self.quantum), state[2], state[3])
-        return (state[0], min(consecutive, self.quantum), state[2], state[3])
+    def _counted(self, state: Any, consecutive: int, data: bool) -> object:
+        count = min(consecutive, self.quantum)
+        # At a data choice an actor has been picked and waits for its value: not the
+        # scheduling point before it, so its count is kept apart (negative).
+        return (state[0], -1 - count if data else count, state[2], state[3])
 
     def _ask_stop(self, signal_name: str) -> None:
         self.stop_asked = signal_name

@@ -96,7 +96,7 @@ class DfsOracle:
         if search.stateful is False:
             consecutive = 0
         elif data:
-            consecutive = -1 - runner.consecutive  # the run loop's count, after the pick
+            consecutive = runner.consecutive  # the run loop's own count, after the pick
         else:
             consecutive = self.run_count.at_choice(runner)
         if i < len(self.prefix):
