@@ -51,13 +51,13 @@ def _main(fn: Callable[..., Any], params: dict[str, Any]) -> None:
     threads (``concurrent.futures`` wakes and joins its idle workers)."""
     fn(**params)
     futures = sys.modules.get("concurrent.futures.thread")
-    if futures is not None and _ours(futures):
-        futures._python_exit()
-
-
-def _ours(futures: Any) -> bool:
-    return any(getattr(t, "_schedfuzz_actor", None) is not None
-               for t in list(futures._threads_queues))
+    if futures is not None:  # its exit hook, for this run's workers only
+        ours = [(t, q) for t, q in list(futures._threads_queues.items())
+                if getattr(t, "_schedfuzz_actor", None) is not None]
+        for _, work_queue in ours:
+            work_queue.put(None)
+        for thread, _ in ours:
+            thread.join()
 
 
 def _forget_workers() -> None:
@@ -68,7 +68,6 @@ def _forget_workers() -> None:
     for t in list(futures._threads_queues):
         if getattr(t, "_schedfuzz_actor", None) is not None:
             del futures._threads_queues[t]
-    futures._shutdown = False
 
 
 def as_scenario(fn: Callable[..., Any], *, name: str | None = None, expect: str | None = None,

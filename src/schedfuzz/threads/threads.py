@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent
 
 from schedfuzz._core.actor import ActorState
 from schedfuzz._core.traps import LOCAL, checkpoint, current_actor, current_runner
 from schedfuzz.threads.locks import block_on
-from schedfuzz.threads.world import IDENT_BASE, MONOTONIC_START, WALL_START, World, world
+from schedfuzz.threads.world import IDENT_BASE, MONOTONIC_START, WALL_START, world
+
+if TYPE_CHECKING:
+    from schedfuzz._core.actor import Actor
 
 __all__ = ["ActorThread", "current_thread", "get_ident", "local", "start", "join", "is_alive"]
 
@@ -31,27 +34,24 @@ class ActorThread:
     """What ``threading.current_thread()`` returns in an actor no ``Thread`` started: the
     ``MainThread`` that runs the user's function, or a ``_thread.start_new_thread`` thread."""
 
-    def __init__(self, name: str, ident: int, daemon: bool = False) -> None:
-        self.name = name
-        self.ident = self.native_id = ident
+    def __init__(self, actor: Actor, daemon: bool = False) -> None:
+        self._schedfuzz_actor = actor
+        self.name = self._name = actor.name
+        self.ident = self.native_id = IDENT_BASE + actor.aid
         self.daemon = daemon
+        self._initialized = True
 
     def is_alive(self) -> bool:
-        return True
+        return not _done(self)
+
+    def join(self, timeout: float | None = None) -> None:
+        join(self, timeout)
 
     def getName(self) -> str:  # noqa: N802 (the threading API)
         return self.name
 
     def __repr__(self) -> str:
         return f"<ActorThread({self.name}, started {self.ident})>"
-
-
-def _thread_world(thread: Any) -> World:
-    w = world()
-    if w is None:
-        msg = "a Thread made in an explored run is used outside it"
-        raise RuntimeError(msg)
-    return w
 
 
 def start(self: Any) -> None:
@@ -95,8 +95,9 @@ def _done(thread: Any) -> bool:
 def join(self: Any, timeout: float | None = None) -> None:
     """``Thread.join``: wait until the thread's actor has finished (or ``timeout`` passes)."""
     w = world()
-    if w is None:
-        REAL["join"](self, timeout)
+    if w is None or (getattr(self, "_schedfuzz_actor", None) is None
+                     and getattr(self, "_started", None) is not None and self._started.is_set()):
+        REAL["join"](self, timeout)  # a real thread, started outside the run
         return
     if not getattr(self, "_initialized", False):
         msg = "Thread.__init__() not called"
@@ -148,7 +149,7 @@ def current_thread() -> Any:
     actor = current_actor()
     thread = w.threads.get(actor.aid)
     if thread is None:
-        thread = w.threads[actor.aid] = ActorThread(actor.name, IDENT_BASE + actor.aid)
+        thread = w.threads[actor.aid] = ActorThread(actor)
     return thread
 
 

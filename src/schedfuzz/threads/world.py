@@ -31,11 +31,12 @@ if TYPE_CHECKING:
     from schedfuzz._core.actor import Actor
     from schedfuzz._core.runner import Runner
 
-__all__ = ["IDENT_BASE", "MONOTONIC_START", "WALL_START", "World", "world"]
+__all__ = ["IDENT_BASE", "LATE", "MONOTONIC_START", "WALL_START", "World", "world"]
 
 # Where the virtual clocks start: fixed, so every run (and every process) reads the same times.
 MONOTONIC_START = 1000.0
 WALL_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+LATE = 1e-6  # seconds a timeout fires after its deadline
 IDENT_BASE = 0x5F00  # thread idents are IDENT_BASE + actor id: small, stable, never 0
 
 
@@ -68,7 +69,9 @@ class World:
             block_until(ready, what, on=on)
             return True
         me = current_actor()
-        deadline = self.now + max(timeout, 0.0)
+        # A microsecond late, as a real timeout fires late: code that checks the clock after a
+        # timeout (``monotonic() - start >= timeout``) sees it passed despite float rounding.
+        deadline = self.now + max(timeout, 0.0) + LATE
         self.deadlines[me.aid] = deadline
         try:
             while True:
