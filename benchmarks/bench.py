@@ -406,6 +406,53 @@ def bench_threads(scale: Scale) -> Figures:
     }
 
 
+# -- unmodified: threading code as it is, and points inside the user's own lines ----------------
+
+
+# Runs of these programs pass ``lasso_after``; fingerprints would swamp the step itself.
+_NO_LASSO = Settings(detect_livelock=False)
+
+
+def _threaded_ns(k: int, runs: int, rounds: int, **how: Any) -> float:
+    """Marginal ns per step of ``preempt_target.two_threads`` run as actors (per-run setup,
+    patching included, subtracted as in ``_marginal_ns``)."""
+    import preempt_target
+
+    from schedfuzz.threads import as_scenario
+
+    preempt_in = ("preempt_target",) if not how.get("locks_only") else ()
+    info = as_scenario(preempt_target.two_threads, preempt_in=preempt_in)
+    per_run = []
+    for kk in (5, k):
+        best = float("inf")
+        for r in range(rounds):
+            steps = 0
+            start = time.perf_counter()
+            for i in range(runs):
+                steps += Runner(info.fn, {"k": kk, **how}, RandomOracle(r * runs + i),
+                                _NO_LASSO).run().steps
+            best = min(best, (time.perf_counter() - start) / runs * 1e9)
+        per_run.append((best, steps / runs))
+    (short_ns, short_steps), (long_ns, long_steps) = per_run
+    return (long_ns - short_ns) / (long_steps - short_steps)
+
+
+def bench_unmodified(scale: Scale) -> Figures:
+    """A step of unmodified threading code: a ``Lock`` operation (the standard library's own
+    code around the actor lock) and a line-level point (``--preempt-in``), each against a
+    plain ``checkpoint`` step measured in the same run. Target: a point within 3x a step."""
+    rounds, runs = scale.switch_rounds, max(4, scale.switch_runs // 20)
+    step, _ = _marginal_ns(runs * 5, rounds, _NO_LASSO)
+    point = _threaded_ns(95, runs, rounds)
+    lock = _threaded_ns(95, runs, rounds, locks_only=True)
+    return {
+        "thread_point_ns": round(point, 1),
+        "thread_point_ratio": round(point / step, 2),
+        "thread_lock_step_ns": round(lock, 1),
+        "thread_lock_step_ratio": round(lock / step, 2),
+    }
+
+
 # -- memory: RSS growth over many runs ------------------------------------------------------------
 
 
@@ -449,6 +496,7 @@ SECTIONS: dict[str, Callable[[Scale], Figures]] = {
     "first_failure": bench_first_failure,
     "stateful": bench_stateful,
     "threads": bench_threads,
+    "unmodified": bench_unmodified,
 }
 
 
