@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-
 import schedfuzz
 from schedfuzz.threads import as_scenario
 

@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-
 import schedfuzz
 from schedfuzz.explore import Budget, explore
 from schedfuzz.threads import as_scenario, fuzz_threads, model, threaded
@@ -67,7 +66,9 @@ def test_model_raises_the_failure_with_its_trace() -> None:
     with pytest.raises(AssertionError) as info:
         model(bank.test_check_then_act)
     notes = "\n".join(getattr(info.value, "__notes__", []))
-    assert "teller-0" in notes and "teller-1" in notes and "replay:" in notes
+    assert "teller-0" in notes
+    assert "teller-1" in notes
+    assert "replay:" in notes
 
 
 @threaded
@@ -93,7 +94,8 @@ def test_deadlock_names_threads_and_where_the_locks_were_made() -> None:
     report = _dfs(_abba)
     assert report.verdict == "deadlock"
     message = str(report.outcome.error)
-    assert "one waits for Lock test_threads.py:" in message and "held by two" in message
+    assert "one waits for Lock test_threads.py:" in message
+    assert "held by two" in message
     assert "_abba" in message  # the lock is named by the function that made it
 
 
@@ -175,7 +177,8 @@ def test_a_timeout_is_an_explored_choice_on_virtual_time() -> None:
     # machine), the oracle may fire its timeout first, and dfs explores that.
     assert _dfs(_timed_wait, bound=0).verdict == "ok"
     report = _dfs(_timed_wait, bound=1)
-    assert report.verdict == "failure" and "[False]" in str(report.outcome.error)
+    assert report.verdict == "failure"
+    assert "[False]" in str(report.outcome.error)
     fired = [args for _, label, args in report.outcome.result.trace.rows
              if label.endswith("(timeout?)")]
     assert fired[-1] == {"value": True}
@@ -193,7 +196,8 @@ def _long_sleeps() -> None:
     t = threading.Thread(target=sleeper)
     t.start()
     t.join()
-    assert len(seen) == 1 and 3600 <= seen[0] < 3600.001, seen
+    assert len(seen) == 1, seen
+    assert 3600 <= seen[0] < 3600.001, seen
 
 
 def test_sleeps_take_no_real_time_and_the_clock_reads_virtual_time() -> None:

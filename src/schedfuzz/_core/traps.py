@@ -35,6 +35,7 @@ __all__ = [
     "current_runner",
     "park",
     "progress",
+    "running_actor",
     "unpark",
 ]
 
@@ -57,6 +58,12 @@ def current_runner() -> Runner:
         msg = "no schedfuzz run is active: call this from a scenario or an actor"
         raise NotInActor(msg)
     return runner
+
+
+def running_actor() -> Actor | None:
+    """The actor running now, or None (the hub, another OS thread, no run): for code that
+    acts one way inside an actor and another outside, such as ``schedfuzz.threads``."""
+    return getattr(getcurrent(), "actor", None)
 
 
 def current_actor() -> Actor:

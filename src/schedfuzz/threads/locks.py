@@ -71,7 +71,7 @@ def _waited_for() -> tuple[str | None, Callable[[], bool] | None, object]:
     elif caller is not None and caller.f_code is _EVENT_WAIT:
         event = caller.f_locals.get("self")
         what = f"Event.wait ({created_at(4)})"
-        cond = lambda: bool(event._flag)  # noqa: E731 (read when the run is stuck)
+        cond = lambda: bool(getattr(event, "_flag", False))  # noqa: E731 (read when stuck)
     return what, cond, condition
 
 

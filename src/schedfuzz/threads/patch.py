@@ -34,12 +34,11 @@ from typing import Any
 
 from schedfuzz._core.traps import current_runner
 from schedfuzz.threads import locks, preempt, threads
-from schedfuzz.threads.world import World
+from schedfuzz.threads.world import IDENT_BASE, World
 
 __all__ = ["install"]
 
-_REAL_LOCK_TYPES = (type(_thread.allocate_lock()), type(threading._CRLock()) if threading._CRLock
-                    else type(threading._PyRLock()))
+_REAL_LOCK_TYPES = (type(_thread.allocate_lock()), type(threading.RLock()))
 # Modules whose references are never swapped: the engine itself and the tools around it, which
 # run in the hub, where the replacements would act as the real thing anyway.
 _SKIP_PREFIXES = ("schedfuzz", "greenlet", "hypothesis", "_pytest", "pytest", "pluggy", "attr",
@@ -53,7 +52,7 @@ def _start_new_thread(function: Callable[..., Any], args: tuple[Any, ...],
     """``_thread.start_new_thread`` in an actor: the function runs as a new actor."""
     runner = current_runner()
     actor = runner.spawn(function, tuple(args), dict(kwargs or {}), None)
-    return threads.IDENT_BASE + actor.aid
+    return IDENT_BASE + actor.aid
 
 
 def _replacements() -> dict[int, tuple[Any, Any]]:
@@ -112,7 +111,7 @@ def _scan() -> list[tuple[dict[str, Any], str, Any]]:
         return _scan_cache[1]
     found: list[tuple[dict[str, Any], str, Any]] = []
     for name, module in list(sys.modules.items()):
-        if module is None or name.startswith(_SKIP_PREFIXES) and name not in _LOCKS_OF:
+        if module is None or (name.startswith(_SKIP_PREFIXES) and name not in _LOCKS_OF):
             continue
         namespace = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):

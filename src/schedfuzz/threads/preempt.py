@@ -23,9 +23,7 @@ import inspect
 import types
 from typing import Any
 
-from greenlet import getcurrent
-
-from schedfuzz._core.traps import checkpoint
+from schedfuzz._core.traps import checkpoint, running_actor
 from schedfuzz.errors import InvalidArgument
 
 __all__ = ["POINT", "instrument"]
@@ -37,7 +35,7 @@ _TEMP = "__schedfuzz_value__"
 def _point(where: str) -> None:
     """The scheduling point the instrumented code calls: a step in an actor, else nothing.
     ``where`` is ``file:line`` of the statement, which names the step in the trace."""
-    if getattr(getcurrent(), "actor", None) is not None:
+    if running_actor() is not None:
         checkpoint(where)
 
 
@@ -48,7 +46,7 @@ class _Points(ast.NodeTransformer):
         self.depth = 0
         self.filename = filename.rsplit("/", 1)[-1]
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:  # noqa: N802 (ast API)
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
         self.depth += 1
         self.generic_visit(node)
         self.depth -= 1
@@ -70,7 +68,7 @@ def _call_point(where: str, at: ast.AST) -> ast.stmt:
     return ast.copy_location(call, at)
 
 
-def _shared_target(node: ast.AST) -> bool:
+def _shared_target(node: ast.expr) -> bool:
     """An attribute or item whose owner is a plain name or such a chain (``self.a.b[k]``)."""
     while isinstance(node, (ast.Attribute, ast.Subscript)):
         node = node.value
@@ -96,12 +94,12 @@ def _with_points(stmt: ast.stmt, filename: str) -> list[ast.stmt]:
     return out
 
 
-def _as_load(target: ast.AST) -> ast.expr:
+def _as_load(target: ast.expr) -> ast.expr:
     node = ast.parse(ast.unparse(target), mode="eval").body
     return ast.copy_location(node, target)  # type: ignore[return-value]
 
 
-def _store_after_point(stmt: ast.stmt, target: ast.AST, value: ast.expr,
+def _store_after_point(stmt: ast.stmt, target: ast.expr, value: ast.expr,
                        line: str) -> list[ast.stmt]:
     temp = ast.Assign([ast.Name(_TEMP, ast.Store())], value)
     store = ast.Assign([target], ast.Name(_TEMP, ast.Load()))

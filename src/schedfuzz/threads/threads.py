@@ -14,17 +14,15 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from greenlet import getcurrent
-
 from schedfuzz._core.actor import ActorState
-from schedfuzz._core.traps import LOCAL, checkpoint, current_actor, current_runner
+from schedfuzz._core.traps import LOCAL, checkpoint, current_actor, current_runner, running_actor
 from schedfuzz.threads.locks import block_on
 from schedfuzz.threads.world import IDENT_BASE, MONOTONIC_START, WALL_START, world
 
 if TYPE_CHECKING:
     from schedfuzz._core.actor import Actor
 
-__all__ = ["ActorThread", "current_thread", "get_ident", "local", "start", "join", "is_alive"]
+__all__ = ["ActorThread", "current_thread", "get_ident", "is_alive", "join", "local", "start"]
 
 _threading = sys.modules["threading"]
 REAL = {name: getattr(_threading.Thread, name) for name in ("start", "join", "is_alive")}
@@ -47,7 +45,7 @@ class ActorThread:
     def join(self, timeout: float | None = None) -> None:
         join(self, timeout)
 
-    def getName(self) -> str:  # noqa: N802 (the threading API)
+    def getName(self) -> str:
         return self.name
 
     def __repr__(self) -> str:
@@ -156,7 +154,7 @@ def current_thread() -> Any:
 def get_ident() -> int:
     """``threading.get_ident()`` seen from an actor: a small number, the same in every run."""
     if world() is None:
-        return _REAL_GET_IDENT()
+        return int(_REAL_GET_IDENT())
     return IDENT_BASE + current_actor().aid
 
 
@@ -164,7 +162,7 @@ _REAL_CURRENT_THREAD = _threading.current_thread
 _REAL_GET_IDENT = _threading.get_ident
 
 
-class local:  # noqa: N801 (the threading API)
+class local:
     """``threading.local``: attributes of one object, one set per actor (thread). A
     subclass's ``__init__`` runs again, with the same arguments, in each other thread that
     touches the object, as with the real one."""
@@ -189,7 +187,7 @@ class local:  # noqa: N801 (the threading API)
         return d  # type: ignore[no-any-return]
 
     def __getattribute__(self, name: str) -> Any:
-        if name.startswith("__") or name.startswith("_schedfuzz"):
+        if name.startswith(("__", "_schedfuzz")):
             return object.__getattribute__(self, name)
         d = local._schedfuzz_dict(self)
         if name in d:
@@ -235,32 +233,32 @@ def sleep(seconds: float) -> None:
 
 def monotonic() -> float:
     w = world()
-    return _REAL_TIME["monotonic"]() if w is None else w.now
+    return float(_REAL_TIME["monotonic"]()) if w is None else w.now
 
 
 def perf_counter() -> float:
     w = world()
-    return _REAL_TIME["perf_counter"]() if w is None else w.now
+    return float(_REAL_TIME["perf_counter"]()) if w is None else w.now
 
 
 def wall_time() -> float:
     w = world()
-    return _REAL_TIME["time"]() if w is None else WALL_START + (w.now - MONOTONIC_START)
+    return float(_REAL_TIME["time"]()) if w is None else WALL_START + (w.now - MONOTONIC_START)
 
 
 def monotonic_ns() -> int:
     w = world()
-    return _REAL_TIME["monotonic_ns"]() if w is None else int(w.now * 1e9)
+    return int(_REAL_TIME["monotonic_ns"]()) if w is None else int(w.now * 1e9)
 
 
 def perf_counter_ns() -> int:
     w = world()
-    return _REAL_TIME["perf_counter_ns"]() if w is None else int(w.now * 1e9)
+    return int(_REAL_TIME["perf_counter_ns"]()) if w is None else int(w.now * 1e9)
 
 
 def wall_time_ns() -> int:
     w = world()
-    return _REAL_TIME["time_ns"]() if w is None else int(wall_time() * 1e9)
+    return int(_REAL_TIME["time_ns"]()) if w is None else int(wall_time() * 1e9)
 
 
 VIRTUAL_TIME = {"sleep": sleep, "monotonic": monotonic, "monotonic_ns": monotonic_ns,
@@ -271,4 +269,4 @@ VIRTUAL_TIME = {"sleep": sleep, "monotonic": monotonic, "monotonic_ns": monotoni
 def in_actor() -> bool:
     """True in an actor of a threaded run of this thread (for the patch's own checks)."""
     runner = LOCAL.runner
-    return runner is not None and getattr(getcurrent(), "actor", None) is not None
+    return runner is not None and running_actor() is not None

@@ -22,10 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from greenlet import getcurrent
-
 from schedfuzz._core.actor import ActorState
-from schedfuzz._core.traps import LOCAL, block_until, checkpoint, current_actor
+from schedfuzz._core.traps import LOCAL, block_until, checkpoint, current_actor, running_actor
 
 if TYPE_CHECKING:
     from schedfuzz._core.actor import Actor
@@ -124,6 +122,6 @@ def world() -> World | None:
     """The threaded world of the run whose actor is running now, or None (the hub, another
     thread, no run, or a run of a scenario that is not threaded)."""
     runner = LOCAL.runner
-    if runner is None or getattr(getcurrent(), "actor", None) is None:
+    if runner is None or running_actor() is None:
         return None
     return getattr(runner, "threads_world", None)
