@@ -260,3 +260,70 @@ def test_the_same_schedule_gives_the_same_trace_in_every_run() -> None:
     two = schedfuzz.run(info, oracle=schedfuzz.RandomOracle(7))
     assert one.result.trace.rows == two.result.trace.rows
     assert one.result.trace.names == two.result.trace.names
+
+
+@threaded
+def _notify_before_wait() -> None:
+    cond = threading.Condition()
+    state = {"ready": False}
+
+    def waiter() -> None:
+        ready = state["ready"]  # the bug: checked outside the lock
+        if not ready:
+            with cond:
+                cond.wait()
+
+    def setter() -> None:
+        with cond:
+            state["ready"] = True
+            cond.notify()
+
+    threads = [threading.Thread(target=waiter, name="waiter"),
+               threading.Thread(target=setter, name="setter")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+@threaded
+def _second_item_never_comes() -> None:
+    cond = threading.Condition()
+    items = []
+
+    def consumer() -> None:
+        for _ in range(2):
+            with cond:
+                while not items:
+                    cond.wait()
+                items.pop()
+
+    def producer() -> None:
+        with cond:
+            items.append(1)
+            cond.notify()
+
+    threads = [threading.Thread(target=consumer, name="consumer"),
+               threading.Thread(target=producer, name="producer")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def test_a_notify_lost_before_a_plain_wait_is_a_missed_wakeup() -> None:
+    report = _dfs(_notify_before_wait)
+    assert report.verdict == "missed_wakeup"
+    assert "waiter" in str(report.outcome.error)
+    for engine in ("random", "hypothesis"):
+        sampled = explore(as_scenario(_notify_before_wait), engine_name=engine,
+                          budget=Budget(max_schedules=300, seed=2))
+        assert sampled.verdict == "missed_wakeup", engine
+
+
+def test_a_harmless_lost_notify_then_a_plain_hang_is_a_hang_from_every_engine() -> None:
+    for engine in ("dfs", "random", "pct", "hypothesis"):
+        report = explore(as_scenario(_second_item_never_comes), engine_name=engine,
+                         budget=Budget(max_schedules=200, seed=1, max_preemptions=2)
+                         if engine == "dfs" else Budget(max_schedules=200, seed=1))
+        assert report.verdict == "hang", engine

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from schedfuzz._core.actor import Block
 from schedfuzz._core.traps import checkpoint, current_actor, current_runner, park
+from schedfuzz._core.waitqueue import Waiter, WaitQueue
 from schedfuzz.threads.world import World, world
 
 if TYPE_CHECKING:
     from schedfuzz._core.actor import Actor
 
-__all__ = ["Lock", "RLock", "created_at"]
+__all__ = ["Lock", "RLock", "allocate_lock", "created_at", "notify", "queue_of"]
 
 _THREADING = sys.modules["threading"]
 _COND_WAIT = _THREADING.Condition.wait.__code__
@@ -81,6 +82,7 @@ class Lock:
     def __init__(self) -> None:
         self._locked = False
         self._owner: Actor | None = None
+        self._sleeper: Waiter | None = None
         self._name = created_at()
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
@@ -102,11 +104,29 @@ class Lock:
         if timeout is not None:
             if not w.sleep_until(self._free, timeout, label, on=on or self):
                 return False
+        elif on is not None:
+            self._sleep_on_condition(on, label, cond)
         else:
             while self._locked:  # woken when free, but another may take it first
-                block_on(self._free, label, on or self, cond)
+                block_on(self._free, label, self, cond)
         self._take()
         return True
+
+    def _sleep_on_condition(self, condition: Any, label: str,
+                            cond: Callable[[], bool] | None) -> None:
+        """``Condition.wait`` sleeping on this, its waiter lock, until ``notify`` releases it:
+        as a ``Waiter`` on the condition's queue, so a stuck sleeper whose notify came before
+        it slept can be told a missed wakeup (``detect``)."""
+        queue = queue_of(condition)
+        waiter = Waiter(current_actor(), queue)
+        queue.enqueue(waiter)
+        self._sleeper = waiter
+        try:
+            while self._locked and not waiter.woken:
+                waiter.sleep(label, cond=cond, on=condition, label=f"{label} (notified)")
+        finally:
+            self._sleeper = None
+            queue.remove(waiter)
 
     def _free(self) -> bool:
         return not self._locked
@@ -129,6 +149,8 @@ class Lock:
             raise RuntimeError(msg)
         self._locked = False
         self._owner = None
+        if self._sleeper is not None:  # a Condition's waiter lock: notify() wakes its waiter
+            self._sleeper.wake()
 
     def locked(self) -> bool:
         return self._locked
@@ -245,6 +267,28 @@ def block_on(ready: Callable[[], bool], what: str, on: object,
     ``cond`` is what it really waits for, if known (see ``detect``: a missed wakeup)."""
     runner = current_runner()
     park(Block(what=what, since=runner.step, until=ready, cond=cond, on=on), f"{what} (woken)")
+
+
+def queue_of(condition: Any) -> WaitQueue:
+    """The wait queue that records a ``threading.Condition``'s sleepers and notifies."""
+    queue = condition.__dict__.get("_schedfuzz_queue")
+    if queue is None:
+        queue = condition._schedfuzz_queue = WaitQueue(f"Condition {created_at(3)}")
+    return queue  # type: ignore[no-any-return]
+
+
+_REAL_NOTIFY = _THREADING.Condition.notify
+
+
+def notify(self: Any, n: int = 1) -> None:
+    """``Condition.notify`` that also records the wake-up, lost when nobody waits."""
+    if world() is not None:
+        queue = queue_of(self)
+        if self._waiters:
+            queue.note_woken()
+        else:
+            queue.note_lost()
+    _REAL_NOTIFY(self, n)
 
 
 def allocate_lock(*_: Any) -> Lock:

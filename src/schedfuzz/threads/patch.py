@@ -60,6 +60,10 @@ def _replacements() -> dict[int, tuple[Any, Any]]:
     pairs: list[tuple[Any, Any]] = [
         (threading.Lock, locks.allocate_lock),
         (threading.RLock, locks.RLock),
+        # ``from _thread import RLock`` (functools does it): the C type itself. Only such
+        # references are swapped, not the attribute of ``_thread``, which importlib's module
+        # locks use while a run imports.
+        (_thread.RLock, locks.RLock),
         (threading.current_thread, threads.current_thread),
         (threading.get_ident, threads.get_ident),
         (threading.local, threads.local),
@@ -84,6 +88,7 @@ _FIXED: list[tuple[Any, str, Any]] = [
     (threading.Thread, "start", threads.start),
     (threading.Thread, "join", threads.join),
     (threading.Thread, "is_alive", threads.is_alive),
+    (threading.Condition, "notify", locks.notify),
     (queue, "SimpleQueue", queue._PySimpleQueue),  # type: ignore[attr-defined]
     *((time, name, fn) for name, fn in threads.VIRTUAL_TIME.items()),
 ]
