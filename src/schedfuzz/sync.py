@@ -89,7 +89,9 @@ class Lock:
 
 class Condition:
     """A condition variable over a ``Lock``. ``notify`` with nobody waiting is lost, as in
-    threading; a waiter that then waits forever is reported as a missed wakeup."""
+    threading; a waiter that then waits forever is reported as a missed wakeup if it needed that
+    notify: its ``wait_for`` predicate holds, or, for a plain ``wait()``, a wake-up delivered now
+    would let it go on rather than straight back to sleep (see ``_core.detect``)."""
 
     def __init__(self, lock: Lock | None = None, name: str = "condition") -> None:
         self.name = name

@@ -47,6 +47,41 @@ def test_condition_notified_before_wait_is_a_missed_wakeup() -> None:
     assert isinstance(outcome.error, sf.MissedWakeup)
     assert outcome.error.details["lost_at"] == 2  # the notify step
     assert "before it waited" in str(outcome.error)
+    assert "woken now, it would go on" in str(outcome.error)
+
+
+def test_deadlock_cycle_comes_before_a_condition_that_holds() -> None:
+    """A sleeper whose condition holds is a missed wakeup only when no cycle explains the stop:
+    the cycle is named, and the sleeper is still listed with its condition."""
+    def scenario() -> None:
+        flag = sf.Event("flag")
+        a, b = sf.Lock("A"), sf.Lock("B")
+
+        def sleeper() -> None:
+            flag.wait()
+
+        def one() -> None:
+            flag.flag = True  # sets the flag without waking the sleeper
+            with a:
+                sf.checkpoint("between")
+                with b:
+                    pass
+
+        def two() -> None:
+            with b, a:
+                pass
+
+        sf.spawn(sleeper, name="sleeper")
+        sf.spawn(one, name="one")
+        sf.spawn(two, name="two")
+
+    script = ScriptOracle(["sleeper", "sleeper", "one", "one", "one", "two", "two"])
+    outcome = run(scenario, script)  # type: ignore[arg-type]
+    assert outcome.kind == "deadlock", outcome.error
+    assert isinstance(outcome.error, sf.Deadlock)
+    assert [w for w, _, _ in outcome.error.details["cycle"]] == ["one", "two"]
+    assert "sleeper: blocked in Event 'flag' since step 1; its condition is TRUE" in str(
+        outcome.error)
 
 
 def test_condition_waiter_first_is_fine() -> None:
@@ -114,9 +149,8 @@ def test_spin_wait_starved_by_the_oracle_is_not_reported() -> None:
     """An oracle that keeps the spinner running makes an unfair cycle: no livelock verdict."""
     outcome = sf.run("demo.spin-wait", oracle=sf.ReplayOracle([0] * 300),
                      settings=sf.Settings(fair_quantum=10_000, max_steps=2_000))
-    assert outcome.kind == "livelock"
-    assert isinstance(outcome.error, sf.Livelock)
-    assert not outcome.error.proved  # only the step bound, and the message says so
+    assert outcome.kind == "step_bound"  # only the step bound, and the message says so
+    assert isinstance(outcome.error, sf.StepBound)
     assert "bound, not a proof" in str(outcome.error)
 
 

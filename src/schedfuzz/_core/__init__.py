@@ -8,7 +8,8 @@ Layering, bottom up (a module imports only those above it in this list):
     trace       per-step records and the per-actor table
     fingerprint state freezing and lasso (livelock) detection
     oracle      the decision sources the runner asks
-    detect      classifying a stuck run: missed wakeup, deadlock, hang
+    wakeprobe   resuming a stuck sleeper with a wake-up: would it go on?
+    detect      classifying a stuck run: deadlock, missed wakeup, hang
     watchdog    stopping a runaway actor
     runner      the run loop
 """

@@ -10,9 +10,12 @@ It follows the Linux wait queue, because that is the shape of the code schedfuzz
 * ``wake(nr_exclusive, key)`` walks the queue in FIFO order and calls each waiter's wake function,
   which returns ``-1`` (stop the walk), ``0`` (not woken) or ``1`` (woken); the walk stops after
   ``nr_exclusive`` exclusive waiters were woken, as ``__wake_up_common`` does;
-* a wake-up that finds nobody to wake is recorded as *lost* with its step. ``detect.py`` reads
-  that record: a sleeper that enqueued after a lost wake-up and then sleeps forever is reported
-  as a missed wakeup, not as a plain hang.
+* every wake-up is recorded with its step (``wakes``), and one that finds nobody to wake is
+  also recorded as *lost*. ``detect.py`` reads that record: a sleeper without a known condition
+  that enqueued after a wake-up on its queue (one it came too late for: it found nobody, or
+  others) and sleeps forever is a missed wakeup if that wake-up was needed, that is if
+  delivering one now releases it (``wakeprobe``); a sleeper that had already taken what the
+  wake-up announced goes straight back to sleep when woken, and is a plain hang.
 
 Nothing here takes a scheduling step: the public primitives in ``schedfuzz.sync`` put exactly one
 trap before each visible operation.
@@ -122,7 +125,9 @@ class WaitQueue:
 
     name: str = "waitqueue"
     entries: list[Waiter] = attrs.field(factory=list)
-    # Steps at which a wake-up found no waiter to wake (kept short: only the last few matter).
+    # Steps of the last few wake-ups, and of those that found no waiter to wake (kept short:
+    # only the last few matter).
+    wakes: list[int] = attrs.field(factory=list)
     lost: list[int] = attrs.field(factory=list)
 
     def waiter(self, *, exclusive: bool = False, key: Any = None,
@@ -161,26 +166,46 @@ class WaitQueue:
                         break
             elif waiter.woken:
                 woken += 1
+        step = current_runner().step
+        _keep(self.wakes, step)
         if not woken:
-            self.note_lost()
+            _keep(self.lost, step)
         return woken
+
+    def note_woken(self) -> None:
+        """Record a wake-up that a primitive delivered itself (``threading.Condition.notify``
+        releasing its waiters' locks), so that ``woken_before`` knows of it."""
+        _keep(self.wakes, current_runner().step)
 
     def note_lost(self) -> None:
         """Record a wake-up that had nobody to wake (see the module docstring)."""
-        lost = self.lost
-        lost.append(current_runner().step)
-        if len(lost) > 8:
-            del lost[0]
+        step = current_runner().step
+        _keep(self.wakes, step)
+        _keep(self.lost, step)
 
     def lost_before(self, step: int) -> int | None:
         """The last lost wake-up at or before ``step``, if any."""
-        for s in reversed(self.lost):
-            if s <= step:
-                return s
-        return None
+        return _last_at_or_before(self.lost, step)
+
+    def woken_before(self, step: int) -> int | None:
+        """The last wake-up (lost or not) at or before ``step``, if any."""
+        return _last_at_or_before(self.wakes, step)
 
     def __schedfuzz_state__(self) -> object:
         return tuple((w.actor.aid, w.exclusive, w.woken) for w in self.entries)
 
     def __repr__(self) -> str:
         return f"<WaitQueue {self.name!r} {len(self.entries)} waiting>"
+
+
+def _keep(steps: list[int], step: int) -> None:
+    steps.append(step)
+    if len(steps) > 8:
+        del steps[0]
+
+
+def _last_at_or_before(steps: list[int], step: int) -> int | None:
+    for s in reversed(steps):
+        if s <= step:
+            return s
+    return None
