@@ -2,13 +2,17 @@
 
 What it adds to every pytest run:
 
-* **Corpus replay.** Each saved reproducer is a test item: ``*.json`` files under a directory
-  named ``corpus`` (ini option ``schedfuzz_corpus_dirs``), and any other JSON file that carries
-  the corpus format marker. The item replays the file and passes when it gives its expected
-  verdict, so CI checks every reproducer even though Hypothesis's CI profile turns its database
-  off. A file that cannot be used fails as one item with one line naming the file and the field;
-  a replay that differs fails with the verdicts, the first differing step and a trace diff, and
-  the replayed run's full report goes into a section titled ``schedfuzz``.
+* **Corpus replay.** Each saved reproducer is a test item: every ``*.json`` file that says it is
+  a schedfuzz corpus file, an object whose ``"format"`` is ``"schedfuzz-corpus"`` (read from the
+  file's first few KiB, without parsing the rest). Other JSON is not ours and is left alone,
+  wherever it sits: NLP data, a libFuzzer seed corpus, a folder named ``corpus`` of someone else's.
+  The item replays the file and passes when it gives its expected verdict, so CI checks every
+  reproducer even though Hypothesis's CI profile turns its database off. A file that says it is
+  ours but cannot be used fails as one item with one line naming the file and the field; a replay
+  that differs fails with the verdicts, the first differing step and a trace diff, and the
+  replayed run's full report goes into a section titled ``schedfuzz``. A file's ``ref`` may
+  import only the modules listed in the ini option ``schedfuzz_allow_import`` (modules already
+  imported, such as collected test modules, need no listing); see ``schedfuzz.corpus.trust``.
 * **Options** in one ``schedfuzz`` group: ``--schedfuzz-seed``, ``--schedfuzz-max-schedules`` and
   ``--schedfuzz-save DIR`` set ``SCHEDFUZZ_SEED``, ``SCHEDFUZZ_MAX_SCHEDULES`` and
   ``SCHEDFUZZ_SAVE_DIR`` for the fuzzing decorator (environment variables, so xdist workers and
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +45,12 @@ if TYPE_CHECKING:
 
 __all__ = ["CorpusFile", "CorpusItem"]
 
-# The format marker as ``corpus.save`` writes it, near the top of the file.
-_MARKER = b'"schedfuzz-corpus"'
-_PEEK = 512
+# A corpus file is a JSON object whose "format" field says so; ``corpus.save`` writes that field
+# first, and a hand-written file keeps it near the top. Kept here rather than imported from
+# ``schedfuzz.corpus.format`` so that looking at a JSON file imports no schedfuzz code.
+_OBJECT = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*\{")
+_FORMAT_FIELD = re.compile(rb'"format"\s*:\s*"schedfuzz-corpus"')
+_PEEK = 4096
 _ENV = (
     ("schedfuzz_seed", "SCHEDFUZZ_SEED"),
     ("schedfuzz_max_schedules", "SCHEDFUZZ_MAX_SCHEDULES"),
@@ -75,9 +83,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a corpus replay must also match its recorded trace line for line")
     group.addoption("--schedfuzz-no-corpus", action="store_true",
                     help="do not collect corpus files as tests")
-    parser.addini("schedfuzz_corpus_dirs", type="args", default=["corpus"],
-                  help="directory names whose *.json files are all schedfuzz corpus files "
-                       "(marked files are collected anywhere)")
+    parser.addini("schedfuzz_allow_import", type="args", default=[],
+                  help="modules a corpus file's ref may import to find its registered scenario "
+                       "(a package allows its submodules)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -107,26 +115,21 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CorpusFile
     config = parent.config
     if config.getoption("schedfuzz_no_corpus"):
         return None
-    if _in_corpus_dir(file_path, config) or _has_marker(file_path):
+    if _says_corpus_file(file_path):
         return CorpusFile.from_parent(parent, path=file_path)
     return None
 
 
-def _in_corpus_dir(path: Path, config: pytest.Config) -> bool:
-    names = set(config.getini("schedfuzz_corpus_dirs"))
+def _says_corpus_file(path: Path) -> bool:
+    """Whether the file begins as a JSON object with the corpus format field."""
     try:
-        parts = path.relative_to(config.rootpath).parent.parts
-    except ValueError:  # outside the rootdir: only the file's own folder counts
-        parts = (path.parent.name,)
-    return any(part in names for part in parts)
-
-
-def _has_marker(path: Path) -> bool:
-    try:
+        if not path.is_file():  # a FIFO named *.json would block collection
+            return False
         with path.open("rb") as f:
-            return _MARKER in f.read(_PEEK)
+            head = f.read(_PEEK)
     except OSError:
         return False
+    return _OBJECT.match(head) is not None and _FORMAT_FIELD.search(head) is not None
 
 
 def _shown(path: Path) -> Path:
@@ -165,7 +168,8 @@ class CorpusItem(pytest.Item):
         __tracebackhide__ = True
         from schedfuzz import corpus
 
-        entry = corpus.load(_shown(self.path))
+        allow = self.config.getini("schedfuzz_allow_import")
+        entry = corpus.load(_shown(self.path), allow_import=allow)
         self.replayed = corpus.replay_entry(entry)
         if not self.replayed.passed(strict=self.config.getoption("schedfuzz_strict")):
             raise ReplayMismatch(self.replayed)

@@ -17,7 +17,8 @@ invariants checked after every step and checks run at the end::
 
 Registered scenarios are found by name (``schedfuzz list``); packages add theirs through the
 ``schedfuzz.scenarios`` entry-point group, loaded on first lookup. Any ``module:function`` works
-too.
+too, where the user names it (the command line, ``run``); a corpus file, which is data, may name
+only a function that carries the marker ``scenario`` sets (``schedfuzz.corpus.trust``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ __all__ = ["ScenarioInfo", "at_end", "findable_name", "invariant", "registry", "
            "scenario", "snapshot", "spawn"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-VERDICTS = ("ok", "failure", "deadlock", "hang", "missed_wakeup", "livelock")
+VERDICTS = ("ok", "failure", "deadlock", "hang", "missed_wakeup", "livelock", "step_bound")
 
 
 @attrs.frozen
@@ -153,7 +154,7 @@ def _load_entry_points() -> None:
     for ep in metadata.entry_points(group="schedfuzz.scenarios"):
         try:
             ep.load()
-        except Exception:  # a broken plugin must not take the registry down with it
+        except (Exception, SystemExit):  # a broken plugin must not take the registry down
             continue
         _PLUGIN_MODULES.add(ep.value.partition(":")[0])
 
@@ -179,8 +180,13 @@ def resolve(ref: str | Callable[..., Any] | ScenarioInfo) -> ScenarioInfo:
         return ref
     if callable(ref):
         info = getattr(ref, "__schedfuzz_scenario__", None)
-        return info if info is not None else ScenarioInfo(
-            f"{ref.__module__}:{ref.__qualname__}", ref)
+        if info is None:
+            info = ScenarioInfo(f"{ref.__module__}:{ref.__qualname__}", ref)
+            try:  # run as a scenario: a corpus file of this process may name it (corpus.trust)
+                ref.__schedfuzz_scenario__ = info  # type: ignore[attr-defined]
+            except (AttributeError, TypeError):  # a builtin, a bound method: stays unnamed
+                pass
+        return info
     if not isinstance(ref, str):
         msg = f"a scenario is a name, 'module:function' or a function, got {ref!r}"
         raise InvalidArgument(msg)

@@ -1,10 +1,12 @@
 """The pytest plugin: corpus files replay as test items, with one-line errors, a diff when the
-program changed, the schedfuzz report section, options, the marker, xdist and junitxml."""
+program changed, the schedfuzz report section, options, the marker, xdist and junitxml; JSON
+that is not a corpus file is left alone."""
 
 from __future__ import annotations
 
 import ast
 import importlib
+import json
 import os
 import sys
 import textwrap
@@ -19,8 +21,9 @@ pytest_plugins = ["pytester"]
 PLUGIN = Path(__file__).resolve().parents[2] / "src/schedfuzz/pytest_plugin.py"
 
 BUGGY = textwrap.dedent("""
-    from schedfuzz import AtomicInt, at_end, spawn
+    from schedfuzz import AtomicInt, at_end, scenario, spawn
 
+    @scenario()
     def lost_update():
         counter = AtomicInt(0, "counter")
 
@@ -45,13 +48,15 @@ THREE = BUGGY.replace("range(2)", "range(3)").replace("== 2", "== 3")
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A project with strict pytest settings and the scenario module ``scen`` on sys.path."""
+    """A project with strict pytest settings and the scenario module ``scen`` on sys.path, which
+    corpus files may import."""
     pytester.makepyprojecttoml("""
         [tool.pytest.ini_options]
         # pytest-benchmark, where installed, warns under xdist; that is not what is tested here.
         addopts = ["--strict-markers", "--strict-config", "-p", "no:cacheprovider",
                    "-p", "no:benchmark"]
         filterwarnings = ["error"]
+        schedfuzz_allow_import = ["scen"]
     """)
     pytester.makepyfile(scen=BUGGY)
     pytester.syspathinsert()
@@ -69,12 +74,14 @@ def save_reproducer(folder: Path) -> Path:
 
 
 def edit_scenario(pytester: pytest.Pytester, source: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rewrite ``scen.py`` and make the next import read the new text."""
+    """Rewrite ``scen.py`` and make the next import read the new text (and register anew)."""
     path = pytester.path / "scen.py"
     path.write_text(source)
     stat = path.stat()
     os.utime(path, (stat.st_atime, stat.st_mtime + 10))  # never reuse a stale .pyc
     monkeypatch.delitem(sys.modules, "scen", raising=False)
+    registry = importlib.import_module("schedfuzz.scenario")._REGISTRY
+    monkeypatch.delitem(registry, "scen:lost_update", raising=False)
 
 
 def test_saved_reproducer_replays_as_a_passing_item(project: pytest.Pytester) -> None:
@@ -88,13 +95,13 @@ def test_saved_reproducer_replays_as_a_passing_item(project: pytest.Pytester) ->
 def test_corrupt_file_fails_as_one_item_with_one_line(project: pytest.Pytester) -> None:
     """A corrupt file is one failed item whose report is the one-line message; others pass."""
     save_reproducer(project.path / "corpus")
-    (project.path / "corpus/bad.json").write_text("{not json")
+    (project.path / "corpus/bad.json").write_text('{"format": "schedfuzz-corpus", "version": 2,'
+                                                  ' "decisions": [0, 1')
     result = project.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*_ schedfuzz corpus replay of bad.json _*",
-        "corpus/bad.json: not JSON (Expecting property name enclosed in double quotes at line 1,"
-        " column 2)",
+        "corpus/bad.json: not JSON (Expecting ',' delimiter at line 1, column 64)",
         "*short test summary info*",
     ])
     out = result.stdout.str()
@@ -152,37 +159,75 @@ def test_strict_option_requires_the_recorded_trace(project: pytest.Pytester) -> 
                                  "  trace differs from the recording first at step 0:"])
 
 
-def test_marked_json_is_collected_anywhere_and_plain_json_is_not(
+def test_corpus_files_are_collected_anywhere_and_other_json_is_not(
         project: pytest.Pytester) -> None:
-    """Outside corpus/ only files with the format marker are collected."""
+    """A file whose format field says it is a corpus file is collected in any folder; JSON that
+    is not, even in a folder named corpus, is ignored without a word."""
     save_reproducer(project.path / "tests/data")
     (project.path / "tests/data/unrelated.json").write_text('{"a": 1}')
+    foreign = {
+        "nlp.json": '{"text": "the corpus of a language model", "format": "jsonl"}',
+        "array.json": '[{"format": "schedfuzz-corpus"}]',
+        "seed.json": '\x00\xff{"format": "schedfuzz-corpus"}',
+        "empty.json": "",
+        "late.json": '{"padding": "' + "x" * 5000 + '", "format": "schedfuzz-corpus"}',
+    }
+    for name, text in foreign.items():
+        (project.path / "corpus" / "libfuzzer").mkdir(parents=True, exist_ok=True)
+        (project.path / "corpus" / "libfuzzer" / name).write_text(text, encoding="latin-1")
     result = project.runpytest("--collect-only", "-q")
     result.stdout.fnmatch_lines(["tests/data/scen_lost_update-failure-*.json::replay",
                                  "1 test collected*"])
+    assert "corpus/libfuzzer" not in result.stdout.str()
+    project.runpytest().assert_outcomes(passed=1)
 
 
-def test_corpus_dirs_ini_and_no_corpus_option(project: pytest.Pytester) -> None:
-    """schedfuzz_corpus_dirs names the corpus folders; --schedfuzz-no-corpus skips them all."""
-    save_reproducer(project.path / "repro")
-    (project.path / "repro/broken.json").write_text("{")
-    (project.path / "corpus").mkdir()
-    (project.path / "corpus/data.json").write_text("{")
-    project.makeini("[pytest]\nschedfuzz_corpus_dirs = repro\n")
-    project.runpytest().assert_outcomes(passed=1, failed=1)
+def test_corrupt_corpus_file_among_foreign_json_is_one_failing_item(
+        project: pytest.Pytester) -> None:
+    """Under corpus/, a schedfuzz file that is corrupt fails as its own item in one line; the
+    foreign JSON next to it is not collected; --schedfuzz-no-corpus skips corpus files."""
+    save_reproducer(project.path / "corpus")
+    (project.path / "corpus/data.json").write_text('{"tokens": [1, 2, 3]}')
+    deep = '{"format": "schedfuzz-corpus", "version": 2, "params": ' + "[" * 100_000
+    (project.path / "corpus/deep.json").write_text(deep + "]" * 100_000 + "}")
+    result = project.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*_ schedfuzz corpus replay of deep.json _*",
+                                 "corpus/deep.json: nested deeper than 16 levels",
+                                 "*short test summary info*"])
+    assert "Traceback" not in result.stdout.str()
+    assert "RecursionError" not in result.stdout.str()
     result = project.runpytest("--schedfuzz-no-corpus")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_a_file_naming_os_system_fails_and_runs_nothing(project: pytest.Pytester) -> None:
+    """Under pytest too, a ref to an unregistered function is one failing line, and the
+    command in its params never runs."""
+    path = save_reproducer(project.path / "corpus")
+    marker = project.path / "ran"
+    data = json.loads(path.read_text())
+    (project.path / "corpus/evil.json").write_text(json.dumps(
+        {**data, "scenario": "os:system", "ref": "os:system",
+         "params": {"command": f"touch {marker}"}}))
+    result = project.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["corpus/evil.json: field 'ref': 'os:system' is not a registered "
+                                 "scenario (os.system does not carry the @schedfuzz.scenario "
+                                 "marker)"])
+    assert not marker.exists()
 
 
 def test_xdist(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """With pytest -n 2 the corpus items run in the workers and report the same way."""
     save_reproducer(project.path / "corpus")
     save_reproducer(project.path / "corpus/more")
-    (project.path / "corpus/bad.json").write_text("[]")
+    (project.path / "corpus/bad.json").write_text('{"format": "schedfuzz-corpus"}')
     monkeypatch.setenv("PYTHONPATH", str(project.path), prepend=os.pathsep)
     result = project.runpytest_subprocess("-n", "2")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*corpus/bad.json: expected a JSON object, got list"])
+    result.stdout.fnmatch_lines(["*corpus/bad.json: field 'version': unknown format version "
+                                 "None*"])
     assert "Traceback" not in result.stdout.str()
 
 
@@ -196,7 +241,7 @@ def test_junitxml(project: pytest.Pytester) -> None:
     bad = cases["corpus.bad.json"]
     [failure] = bad.findall("failure")
     assert failure.get("message") == ("corpus/bad.json: field 'version': unknown format "
-                                      "version 9; this schedfuzz reads version 1")
+                                      "version 9; this schedfuzz reads versions 1, 2")
     assert sum(1 for case in cases.values() if not case.findall("failure")) == 1
 
 

@@ -76,7 +76,8 @@ def test_file_is_readable_json_with_one_line_decisions(tmp_path: Path) -> None:
     data = json.loads(text)
     assert list(data)[:3] == ["format", "version", "scenario"]
     assert data["format"] == "schedfuzz-corpus"
-    assert data["version"] == 1
+    assert data["version"] == 2
+    assert data["proved"] is None  # a deadlock: only a livelock is proved or not
     assert data["ref"] == "schedfuzz.examples:abba_deadlock"
     decisions = ", ".join(map(str, outcome.schedule.decisions))
     assert f'  "decisions": [{decisions}],\n' in text
@@ -191,7 +192,8 @@ def _mutated(**changes: Any) -> Any:
 BAD_FIELDS = [
     (_mutated(format="other"), r"field 'format': expected 'schedfuzz-corpus'"),
     (_mutated(format=KeyError), r"field 'format': .*not a schedfuzz corpus file"),
-    (_mutated(version=99), r"field 'version': unknown format version 99; .*reads version 1"),
+    (_mutated(version=99), r"field 'version': unknown format version 99; .*reads versions 1, 2"),
+    (_mutated(version=True), r"field 'version': unknown format version True"),
     (_mutated(decisions=KeyError), r"field 'decisions': missing$"),
     (_mutated(decisions="1,0"), r"field 'decisions': expected a list of integers >= 0"),
     (_mutated(decisions=[0, -1]), r"field 'decisions': item 1 is -1"),
@@ -200,7 +202,27 @@ BAD_FIELDS = [
     (_mutated(decisions=[0, 0], widths=[2]), r"field 'widths': 1 widths for 2 decisions"),
     (_mutated(widths=[1]), r"field 'widths': item 0 is 1; expected an integer >= 2"),
     (_mutated(scenario="demo.nope", ref="nowhere.at_all:fn"),
-     r"field 'scenario': unknown scenario 'demo.nope'.*unknown scenario 'nowhere.at_all:fn'"),
+     r"field 'ref': 'nowhere.at_all:fn' is not a registered scenario \(module 'nowhere.at_all' is "
+     r"not imported.*--allow-import nowhere.at_all.*\); nor is the name 'demo.nope'$"),
+    (_mutated(scenario="demo.nope", ref=KeyError),
+     r"field 'scenario': 'demo.nope' is not a registered scenario, and the file has no 'ref'"),
+    (_mutated(scenario="x", ref="os:system"),
+     r"field 'ref': 'os:system' is not a registered scenario \(os.system does not carry the "
+     r"@schedfuzz.scenario marker\)"),
+    (_mutated(scenario="x", ref="os:system;rm"), r"field 'ref': .*expected 'module:function'"),
+    (_mutated(scenario="x", ref="schedfuzz.examples:abba_deadlock.__globals__"),
+     r"field 'ref': .*never a dunder attribute"),
+    (_mutated(preemptions=-1), r"field 'preemptions': -1 is outside 0\.\.10,000,000$"),
+    (_mutated(widths=[2, 10**6, 2, 2, 2]), r"field 'widths': item 1 is 1000000; the limit is "),
+    (_mutated(proved=True), r"field 'proved': only a livelock is proved or not"),
+    (_mutated(verdict="livelock", error="Livelock"),
+     r"field 'proved': a livelock says whether it is proved: expected true or false, got None"),
+    (_mutated(settings={"max_steps": 10**12}), r"field 'settings.max_steps': expected an integer "
+     r"up to 10,000,000 like the default 50000, got 1000000000000$"),
+    (_mutated(settings={"detect_livelock": "yes"}),
+     r"field 'settings.detect_livelock': expected true or false"),
+    (_mutated(params={"n": functools.reduce(lambda inner, _: [inner], range(15), 1)}),
+     r"field 'params.n': at \[0\]\[0\].*nested deeper than 16 levels$"),
     (_mutated(scenario=3), r"field 'scenario': expected a scenario name, got 3"),
     (_mutated(params={"zzz": 1}), r"field 'params': scenario 'demo.abba' has no parameter 'zzz'"),
     (_mutated(params={"n": {"$repr": "os.system('x')"}}), r"field 'params.n': .*not a Python"),
@@ -235,7 +257,7 @@ def test_bad_field_gives_one_line_naming_file_and_field(
 @pytest.mark.parametrize(("content", "message"), [
     (b"{not json", r"not JSON \(Expecting property name .* at line 1, column 2\)"),
     (b"", r"not JSON \(Expecting value at line 1, column 1\)"),
-    (b"[1, 2]", r"expected a JSON object, got list"),
+    (b"[1, 2]", r"expected a JSON object, got an array"),
     (b"\xff\xfe{}", r"not UTF-8 text \(invalid start byte at byte 0\)"),
 ])
 def test_unreadable_content_gives_one_line(tmp_path: Path, content: bytes, message: str) -> None:

@@ -1,10 +1,12 @@
 """``schedfuzz replay`` (corpus files) and ``schedfuzz replay-one`` (one encoded schedule).
 
 ``replay`` runs every corpus file under its paths and compares each run with its recording:
-exit 0 when all give their expected verdict, 1 when one differs, 2 when one cannot be read (the
-readable files still run, and 2 wins over 1). ``--update`` re-records a file whose replay differs
-but still fits the program. ``replay-one`` runs a scenario under an ``sf1:...`` schedule, as
-printed in a failure's replay line, explains it, and exits 1 when it fails.
+exit 0 when all give their expected verdict, 1 when one differs, 2 when one cannot be read or
+names no registered scenario (the other files still run, and 2 wins over 1). A file's ``ref`` may
+import a module only if ``--allow-import`` names it (``corpus.trust``). ``--update`` re-records a
+file whose replay differs but still fits the program. ``replay-one`` runs a scenario under an
+``sf1:...`` schedule, as printed in a failure's replay line, explains it, and exits 1 when it
+fails.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from schedfuzz.cli.common import check_save_dir, dump, parse_params
+from schedfuzz.cli.common import check_save_dir, dump, parse_params, scenario_of
 
 if TYPE_CHECKING:
     import argparse
@@ -29,7 +31,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
     rows: list[dict[str, Any]] = []
     code = 0
-    for path, replayed in corpus.replay_all(args.paths):
+    for path, replayed in corpus.replay_all(args.paths, allow_import=args.allow_import):
         if isinstance(replayed, CorpusError):
             print(f"schedfuzz replay: {replayed}", file=sys.stderr)
             rows.append({"path": str(path), "status": "error", "error": str(replayed)})
@@ -40,6 +42,7 @@ def run_replay(args: argparse.Namespace) -> int:
         row: dict[str, Any] = {
             "path": str(path), "status": "reproduced" if passed else "differs",
             "scenario": entry.info.name, "expected": entry.verdict, "verdict": replayed.verdict,
+            "expected_proved": entry.proved, "proved": replayed.proved,
             "diverged": replayed.diverged, "trace_matches": not replayed.diff,
             "summary": replayed.summary(),
         }
@@ -87,10 +90,9 @@ def run_replay_one(args: argparse.Namespace) -> int:
     """Run ``replay-one`` with the parsed ``args``; returns the exit code."""
     from schedfuzz import corpus
     from schedfuzz.execute import explain, run
-    from schedfuzz.scenario import resolve
     from schedfuzz.schedule import Schedule
 
-    info = resolve(args.scenario)
+    info = scenario_of(args)
     params = parse_params(args.param)
     info.check_params(params)
     check_save_dir(args.save)

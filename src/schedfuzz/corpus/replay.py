@@ -2,10 +2,11 @@
 
 A replay can end three ways:
 
-* *reproduced*: the same verdict carried by the same exception type. If the trace also matches
-  line for line the replay is *exact*; a differing trace with the same verdict means the program
-  changed in a way that kept the bug (a renamed label, an extra checkpoint), worth a look but
-  not a failure unless asked for (``strict``);
+* *reproduced*: the same verdict carried by the same exception type (for a livelock, proved or
+  unproved as recorded: a candidate that became a proof, or the reverse, is worth re-recording).
+  If the trace also matches line for line the replay is *exact*; a differing trace with the same
+  verdict means the program changed in a way that kept the bug (a renamed label, an extra
+  checkpoint), worth a look but not a failure unless asked for (``strict``);
 * *differs*: another verdict, or the schedule no longer fits the program (*diverged*: at some
   choice point the recorded number of enabled actors is not the current one);
 * *error*: the scenario could not run at all (its setup raised).
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from schedfuzz._core.oracle import ReplayOracle
-from schedfuzz.corpus.format import trace_digest
+from schedfuzz.corpus.format import trace_digest, verdict_label
 from schedfuzz.corpus.store import entries
 from schedfuzz.errors import CorpusError, ReplayDiverged
 from schedfuzz.execute import Outcome, explain, run
@@ -67,6 +68,7 @@ class Replayed:
         outcome: the replayed run (``None`` when the scenario could not run).
         verdict: the replayed verdict kind.
         error: the exception type name that carried it (``""`` for ok).
+        proved: for a livelock, whether the replay proved it (``Livelock.proved``).
         diverged: the divergence message, if the schedule no longer fits the program.
         problem: one line saying why the scenario could not run, if it could not.
         diff: the trace diff against the recording (empty when equal).
@@ -79,12 +81,15 @@ class Replayed:
     diverged: str | None = None
     problem: str | None = None
     diff: tuple[str, ...] = ()
+    proved: bool | None = None
 
     @property
     def reproduced(self) -> bool:
-        """Same verdict, same exception type, and the schedule still fits the program."""
-        return (self.diverged is None and self.problem is None
-                and self.verdict == self.entry.verdict and self.error == self.entry.error)
+        """Same verdict, same exception type, as proved as recorded, and the schedule still
+        fits the program."""
+        e = self.entry
+        return (self.diverged is None and self.problem is None and self.verdict == e.verdict
+                and self.error == e.error and self.proved == e.proved)
 
     @property
     def exact(self) -> bool:
@@ -97,13 +102,14 @@ class Replayed:
     def summary(self) -> str:
         """One line: what was expected and what happened."""
         e = self.entry
-        expected = _verdict(e.verdict, e.error)
+        expected = verdict_label(e.verdict, e.error, e.proved)
         if self.problem is not None:
             return f"{e.where}: cannot replay {e.info.name}: {self.problem}"
         if self.diverged is not None:
             return f"{e.where}: expected {expected}, but the {self.diverged}"
         if not self.reproduced:
-            return f"{e.where}: expected {expected}, got {_verdict(self.verdict, self.error)}"
+            got = verdict_label(self.verdict, self.error, self.proved)
+            return f"{e.where}: expected {expected}, got {got}"
         steps = self.outcome.result.steps if self.outcome is not None else e.steps
         extra = "" if not self.diff else "; the trace differs from the recording"
         return f"{e.where}: reproduced {expected} in {steps} steps{extra}"
@@ -119,10 +125,6 @@ class Replayed:
             lines.append("")
             lines.append(explain(self.outcome))
         return "\n".join(lines)
-
-
-def _verdict(kind: str, error: str) -> str:
-    return kind if not error or error.lower() == kind.replace("_", "") else f"{kind} ({error})"
 
 
 def trace_diff(recorded: Iterable[str], replayed: Iterable[str]) -> tuple[str, ...]:
@@ -166,9 +168,11 @@ def replay_entry(entry: Entry) -> Replayed:
         problem = " ".join(f"{type(exc).__name__}: {exc}".split())
         return Replayed(entry, None, "error", type(exc).__name__, problem=problem)
     error = outcome.result.error
+    proved = bool(getattr(error, "proved", True)) if outcome.result.kind == "livelock" else None
     return Replayed(entry, outcome, outcome.result.kind,
                     "" if error is None else type(error).__name__,
-                    diverged=oracle.diverged, diff=_compare(entry, outcome.result.trace.lines()))
+                    diverged=oracle.diverged, diff=_compare(entry, outcome.result.trace.lines()),
+                    proved=proved)
 
 
 def _compare(entry: Entry, lines: list[str]) -> tuple[str, ...]:
@@ -183,9 +187,9 @@ def _compare(entry: Entry, lines: list[str]) -> tuple[str, ...]:
             f"file keeps (recorded {entry.trace_lines} lines, replayed {len(lines)})",)
 
 
-def replay_all(paths: Iterable[str | os.PathLike[str]]
+def replay_all(paths: Iterable[str | os.PathLike[str]], *, allow_import: Iterable[str] = ()
                ) -> Iterator[tuple[Path, Replayed | CorpusError]]:
     """Load and replay every corpus file under ``paths``; a bad file yields its ``CorpusError``
-    and the others still run."""
-    for path, loaded in entries(paths):
+    and the others still run. ``allow_import``: the modules a ``ref`` may import."""
+    for path, loaded in entries(paths, allow_import=allow_import):
         yield path, loaded if isinstance(loaded, CorpusError) else replay_entry(loaded)

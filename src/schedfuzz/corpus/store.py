@@ -1,6 +1,7 @@
 """A corpus folder: atomic writes under stable names, and walking the files it holds.
 
-Files are written atomically (a temporary file in the same folder, then ``os.replace``), under a
+Files are written atomically by ``_core.atomic.write_atomic``: a temporary file in the same
+folder, flushed and ``fsync``-ed to disk, then ``os.replace``-d over the target. They go under a
 stable name ``<scenario>-<verdict>-<hash>.json``: saving the same reproducer twice writes one file.
 The temporary file's name starts with a dot, which is why ``iter_files`` skips hidden files: a
 write that is still going on, or that a crash cut short, is never mistaken for a corpus file.
@@ -63,11 +64,16 @@ def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
             yield p
 
 
-def entries(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, Entry | CorpusError]]:
-    """Load every file under ``paths``; a bad file yields its ``CorpusError`` and the rest go on."""
+def entries(paths: Iterable[str | os.PathLike[str]], *, allow_import: Iterable[str] = ()
+            ) -> Iterator[tuple[Path, Entry | CorpusError]]:
+    """Load every file under ``paths``; a bad file yields its ``CorpusError`` and the rest go on.
+
+    ``allow_import`` names the modules a file's ``ref`` may import (see ``corpus.trust``).
+    """
+    allow = tuple(allow_import)
     for p in iter_files(paths):
         try:
-            yield p, load(p)
+            yield p, load(p, allow_import=allow)
         except CorpusError as exc:
             yield p, exc
         except SchedfuzzError as exc:  # defensive: any other usage error still names the file
