@@ -143,7 +143,8 @@ def test_workers_find_a_scenario_registered_by_the_module_named_on_the_command_l
     report = json.loads(out.stdout)
     assert (report["scenario"], report["verdict"], report["stats"]["workers"]) == (
         "tidy.counter", "ok", 2)
-    assert report["note"].startswith("verified: the whole space explored, no failure (2 workers")
+    assert report["note"].startswith("verified: the whole space explored, no failure and no "
+                                     "livelock (2 workers")
 
 
 def test_the_step_digest_does_not_depend_on_where_a_run_asked_for_it() -> None:

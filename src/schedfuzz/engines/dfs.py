@@ -10,17 +10,42 @@ each time a yielding or quantum-expired actor is run again before the others: st
 fair default policy refuses, so it is priced like a preemption. That keeps every level finite for
 spin-waits and makes the default policy's own run the only schedule of cost 0 at each branch.
 
-The search is stateless in the CHESS sense: a schedule is a decision list, and a run replays a
+Runs replay decision lists, CHESS-style: a schedule is a decision list, and a run replays a
 *prefix*, then answers 0 at every new choice point while recording the alternatives there. Free
 alternatives go on the stack of this level (depth first); ones that cost one more go to the next
 level's list, so no schedule is run twice across levels.
 
-Stateful search (when the scenario declares ``schedfuzz.snapshot``, or ``stateful=True``): each
-new choice point's fingerprint is looked up; a state seen before is not explored again (the run
-is abandoned by raising from ``choose``). A state first reached at level K is reached at no lower
-cost later, so pruning loses nothing. The explored states and edges form a graph
-(``stategraph.py``) in which livelocks are found as fair, progress-free cycles; when the levels
-run out of work the whole state space has been checked: "verified: complete state space".
+The search is stateful by default (``stateful=False`` turns it off): each new choice point's
+fingerprint is looked up; a state seen before is not explored again (the run is abandoned by
+raising from ``choose``). A state first reached at level K is reached at no lower cost later, so
+pruning loses nothing. The explored states and edges form a graph (``stategraph.py``) in which
+livelocks are found as fair, progress-free cycles; when the levels run out of work the whole
+state space has been checked: "verified: complete state space".
+
+Why stateful by default: a bounded search must find every livelock whose stem plus one turn
+costs at most the bound, or say that it did not look. A run that goes round a livelock's cycle
+under a preemption bound soon runs out of preemptions, and the fair default policy then leaves
+the cycle, so no run of a stateless search ever repeats a state long enough for the run loop's
+own lasso check (which starts at ``Settings.lasso_after`` steps) to see it: the polite back-off
+livelock without a snapshot needs 3 preemptions, and a stateless search to a bound of 6 never
+sees it. The state graph closes the cycle the first time a run comes back to a state it has
+kept. The fingerprint holds every actor's frames (locals and value stacks), what they reach,
+and the snapshot, so a scenario needs no snapshot for this, and the cost is small where it was
+measured: pruning usually saves more runs than fingerprinting costs (``demo.spin-wait`` at 3
+preemptions: 204 runs instead of 8,976; the ``thp`` scenarios declare a snapshot and were
+stateful already).
+
+A stateless search (``stateful=False``) proves only "no failure with at most K preemptions":
+its report says livelocks were not checked, unless every schedule ran to its end (then none can
+loop forever).
+
+Values the fingerprint cannot compare by content (``fingerprint.Inexact``) make a state that
+equals no other. Its hash cannot show that (an identity hash is reused once the token is
+freed), so the search keeps such a state without a key (``Runner.fingerprint_inexact`` tells
+it): it is never found again, never prunes a run and never closes a cycle. Its subtrees are
+still all run, so the bound's proof of no failure holds, but the search records what it met
+(``inexact``, from ``Runner.inexact``) and claims neither a complete state space nor the absence
+of livelocks (``livelocks_checked`` is False).
 
 On a bound's last level most choice points are *forced*: every answer but 0 would pass the
 bound. Such a state is looked up but not kept (``KEEP_EVERY``): it cannot branch, so nothing
@@ -39,9 +64,16 @@ K may cost more than K: its edges were each reached within K, but not all on one
 the search reports the graph's cheapest lasso only once the levels explored cover its cost
 (every state and edge that costs at most that much has been seen, so none is cheaper), and goes
 on to higher levels until they do or the budget ends (then the note says how far it is proved).
+A level K explored to its end with no lasso in the graph proves "no failure with at most K
+preemptions and no livelock within that bound": a livelock whose stem and one turn cost at most
+K has a run that follows the stem and goes round the cycle back to a kept state of it (a state
+where the bound still leaves a choice is kept, and a cycle of forced ones keeps one state in
+``KEEP_EVERY`` while the default policy goes round it again for free), and that run's lookup
+closes the cycle in the graph.
+
 Soundness rests on the fingerprint seeing all state that matters: the snapshot plus every actor's
-frames, value stacks included (``_core/framestack.py``). Shared state that neither shows (a
-module global, say) makes pruning unsound, and so does a stack that cannot be read (outside
+frames, value stacks included (``_core/framestack.py``), and what they reach. Shared state that
+none of these shows makes pruning unsound, and so does a stack that cannot be read (outside
 CPython 3.11 to 3.13).
 
 A long search can stop and go on in another process (``Budget.checkpoint``: the levels, the
@@ -53,11 +85,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
+from schedfuzz._core import clock
 from schedfuzz._core.runner import Runner, RunResult
 from schedfuzz.engines import dfs_checkpoint
 from schedfuzz.engines.dfs_oracle import DfsOracle, Prune
@@ -71,6 +104,7 @@ from schedfuzz.settings import Settings
 __all__ = ["DfsSearch", "dfs_engine", "search"]
 
 SAVE_SHARE = 20  # the next save comes at least this many times the last one's time after it
+INEXACT_KEPT = 5  # descriptions of uncomparable values a search keeps for its report
 
 
 class DfsSearch(DfsReporting):
@@ -86,7 +120,7 @@ class DfsSearch(DfsReporting):
         self.params = params
         self.settings = settings
         self.budget = budget
-        self.stateful = stateful
+        self.stateful = True if stateful is None else stateful
         self.max_preemptions = max_preemptions
         self.by_deviation = by_deviation
         self.accept = accept
@@ -96,6 +130,8 @@ class DfsSearch(DfsReporting):
         self.verified = -1  # the highest level explored completely
         self.lasso: Lasso | None = None  # the cheapest livelock in the graph, once there is one
         self.stopped_by_budget = False
+        self.stopped_by = ""  # why ``explore`` ended: ``Report.stopped_by``
+        self.complete = False  # every schedule explored: no level left, none past the bound
         self.stop_asked = ""  # the signal that asked a checkpointed search to save and stop
         self.level = 0
         self.ways = Ways()
@@ -112,6 +148,9 @@ class DfsSearch(DfsReporting):
         self.pruned = 0
         self.quantum = settings.fair_quantum
         self.check_livelocks = True
+        # What the runs met that the fingerprint cannot compare (``Runner.inexact``): a few
+        # descriptions, in the order met. Not empty: no livelock or state-space claim holds.
+        self.inexact: list[str] = []
         # A stateful run stops at the first state seen before, so the run loop's own lasso check
         # only matters for a cycle without choice points (one actor spinning alone): looking
         # from step 0 on every step, as a scenario may ask for its replays, would only cost.
@@ -132,6 +171,37 @@ class DfsSearch(DfsReporting):
         # At a data choice an actor has been picked and waits for its value: not the
         # scheduling point before it, so its count is kept apart (negative).
         return (state[0], -1 - count if data else count, state[2], state[3])
+
+    @property
+    def livelocks_checked(self) -> bool:
+        """Whether the search looks for every livelock within what it explores: stateful,
+        every state it kept comparable, and not told to stop looking (``accept``)."""
+        return bool(self.stateful) and self.check_livelocks and not self.inexact
+
+    def proved(self) -> tuple[str, int | None]:
+        """What a search that ends without a failure proved, as ``(proof, bound)``: "complete"
+        (no failure and no livelock in the whole state space: every state compared exactly,
+        or every schedule run to its end), "bounded" with the highest level explored to its
+        end (every schedule with at most that many preemptions; ``livelocks_checked`` says
+        whether livelocks were looked for as well) or "none"."""
+        if self.complete and (self.livelocks_checked or self.all_ended):
+            return "complete", None
+        if self.verified >= 0:
+            return "bounded", self.verified
+        return "none", None
+
+    @property
+    def all_ended(self) -> bool:
+        """Whether every run of a stateless search ended (none turned down by ``accept``):
+        if it explored every schedule, no execution runs forever."""
+        return not self.stateful and not self.rejected
+
+    def met_inexact(self, found: Sequence[str]) -> None:
+        """Record values a run met that the fingerprint cannot compare (a few are enough to
+        name the fix)."""
+        for what in found:
+            if what not in self.inexact and len(self.inexact) < INEXACT_KEPT:
+                self.inexact.append(what)
 
     def _ask_stop(self, signal_name: str) -> None:
         self.stop_asked = signal_name
@@ -161,10 +231,15 @@ class DfsSearch(DfsReporting):
             PROGRESS["states"] = len(self.graph)
         try:
             settings = self.run_settings if self.stateful else self.settings
-            return Runner(self.info.fn, self.params, DfsOracle(self, node, alt), settings).run()
+            result = Runner(self.info.fn, self.params, DfsOracle(self, node, alt),
+                            settings).run()
         except Prune:
             self.pruned += 1
             return None
+        # Met by the run loop's own lasso check past ``lasso_after`` (the oracle records what
+        # its lookups meet): a cycle without choice points there is not proved absent either.
+        self.met_inexact(getattr(result, "inexact", ()))
+        return result
 
     def explore(self) -> Report:
         """Run the search; with ``budget.checkpoint``, resume it from the file if there is one,
@@ -176,6 +251,7 @@ class DfsSearch(DfsReporting):
             self.stack.push(ROOT, 0)
         resumed_runs = self.runs
         self.stopped_by_budget = False
+        self.stopped_by = ""
         if path is None:
             return self._explore(started, before or 0.0, resumed_runs)
         with contextlib.nullcontext() if self.partition is not None else \
@@ -203,18 +279,23 @@ class DfsSearch(DfsReporting):
 
     def _explore(self, started: float, before: float, resumed_runs: int) -> Report:
         budget = self.budget
-        deadline = None if budget.seconds is None else started + budget.seconds
+        deadline = budget.search_ends_at(clock.now())
         path = budget.checkpoint
         save_at = started + budget.checkpoint_every
         report = Report(self.info, dict(self.params), "dfs")
         while True:
             while self.stack:
                 if self.stop is not None and self.level > self.stop.value:
-                    return self._finish(report, started)  # a cheaper one exists
+                    self.stopped_by = "failure"  # another worker's, and a cheaper one
+                    return self._finish(report, started)
                 now = time.perf_counter()
-                if self.runs - resumed_runs >= budget.max_schedules or self.stop_asked or (
-                        deadline is not None and now >= deadline) or (
-                        self.halt is not None and self.halt.value):
+                if self.runs - resumed_runs >= budget.max_schedules:
+                    self.stopped_by = "max_schedules"
+                elif self.stop_asked or (self.halt is not None and self.halt.value):
+                    self.stopped_by = "interrupted"
+                elif deadline is not None and clock.now() >= deadline:
+                    self.stopped_by = "seconds"
+                if self.stopped_by:
                     self.stopped_by_budget = True
                     if self.lasso is not None:
                         return self._livelock(report, self.lasso, started) or \
@@ -247,9 +328,11 @@ class DfsSearch(DfsReporting):
                     return found
                 self.lasso = None
             if not self.next_level:
-                report.complete = not self.beyond_bound
+                self.complete = not self.beyond_bound
+                self.stopped_by = "exhausted" if self.complete else "max_preemptions"
                 return self._finish(report, started)
             if last:
+                self.stopped_by = "max_preemptions"
                 return self._finish(report, started)
             self.level += 1
             self.stack = self.next_level.reversed()  # first deferred is explored first
@@ -269,7 +352,9 @@ def search(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budge
     """Exhaustive search with options the registered engine leaves at their defaults.
 
     Args:
-        stateful: prune explored states (default: when the scenario declares a snapshot).
+        stateful: prune explored states and look for livelocks in the state graph (the
+            default); False runs every schedule, and the report says livelocks were not
+            checked.
         max_preemptions: stop after this level (default: go on until the budget runs out or
             the space is exhausted).
         by_deviation: price every non-zero answer, not only preemptions, so the first failure
@@ -284,7 +369,7 @@ def search(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budge
 @register_engine("dfs", parallel=True)
 def dfs_engine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
                budget: Budget) -> Report:
-    """Preemption-bounded exhaustive search (stateful when the scenario has a snapshot), up
+    """Preemption-bounded exhaustive search with state caching, up
     to ``budget.max_preemptions`` if given, in ``budget.workers`` processes."""
     if budget.checkpoint is not None:
         dfs_checkpoint.check_workers(budget.checkpoint, budget.workers)

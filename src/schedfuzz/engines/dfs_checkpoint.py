@@ -67,7 +67,8 @@ LOG = logging.getLogger("schedfuzz.dfs")
 FORMAT = "schedfuzz-dfs-checkpoint"
 # 2: subtrees as a way tree and (node, answer) columns; outline tags; forced counts
 # 3: each branching point's step, width and step digest, to tell a nondeterministic scenario
-VERSION = 3
+# 4: the uncomparable values met (``inexact``), and states kept without a key for them
+VERSION = 4
 
 
 def _sources(module_name: str) -> list[Path]:
@@ -126,6 +127,7 @@ def save(search: DfsSearch, path: str, seconds: float) -> None:
         "beyond_bound": search.beyond_bound,
         "stateful": search.stateful,
         "check_livelocks": search.check_livelocks,
+        "inexact": search.inexact,
         "verified": search.verified,
         "lasso": None if search.lasso is None else attrs.astuple(search.lasso),
         "seconds": seconds,
@@ -228,6 +230,7 @@ def _load(search: DfsSearch, body: dict[str, Any]) -> float:
     search.beyond_bound = body["beyond_bound"]
     search.stateful = body["stateful"]
     search.check_livelocks = body["check_livelocks"]
+    search.inexact = [str(what) for what in body["inexact"]]
     search.verified = body["verified"]
     lasso = body["lasso"]
     search.lasso = None if lasso is None else Lasso(*lasso)
@@ -237,7 +240,8 @@ def _load(search: DfsSearch, body: dict[str, Any]) -> float:
     graph.depth.frombytes(body["depth"])
     graph.enabled = body["enabled"]
     graph.edges = EdgeTable.load(body["edges"])
-    if not len(graph.depth) == len(graph.enabled) == len(graph.ids) >= len(graph.outlines):
+    # A state kept without a key (an uncomparable value in it) has no entry in ``ids``.
+    if not len(graph.depth) == len(graph.enabled) >= max(len(graph.ids), len(graph.outlines)):
         msg = "the state tables differ in length"
         raise ValueError(msg)
     if search.stateful and len(search.ways) != len(graph):

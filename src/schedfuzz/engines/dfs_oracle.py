@@ -5,7 +5,9 @@ answers back (the steps there were checked by an earlier run); past it, it answe
 policy, and queues every other answer as a subtree on this level or the next (``DfsSearch.branch``)
 by what it costs. In a stateful search each new choice point's state is looked up in the graph:
 a state seen before ends the run (``Prune``); a new one is kept, with the edge from the previous
-one; a forced one (the bound leaves it one answer) is passed through, see ``KEEP_EVERY``.
+one; a forced one (the bound leaves it one answer) is passed through, see ``KEEP_EVERY``. A
+state that holds a value the fingerprint cannot compare (``Runner.fingerprint_inexact``) is
+kept without a key, never looked up: no run is pruned and no cycle closed on it.
 
 A replay that does not meet the recorded branching point where it was (``Ways``) raises
 ``ReplayDiverged``: the scenario is not deterministic, and nothing the search says would hold.
@@ -125,8 +127,6 @@ class DfsOracle:
                 if search.stateful:
                     self.edge_from = (self.node, d, runner.step, paid)
             return d
-        if search.stateful is None:
-            search.stateful = runner.snapshot is not None
         cost = self.cost
         priced = by_deviation or keep
         bound = search.max_preemptions
@@ -145,11 +145,17 @@ class DfsOracle:
             if passing and not graph.may_hold(graph.key(search.outline(runner, consecutive))):
                 return self._pass(runner, n)
             fingerprint = search.fingerprint(runner, consecutive)
-            key = graph.key(fingerprint)
-            nid = graph.find(key)
-            if nid is not None:
-                self._close(runner, nid)
-                raise Prune
+            if runner.fingerprint_inexact:
+                # The state holds a value the fingerprint cannot compare: it equals no other,
+                # and its hash cannot show that, so it is kept without a key.
+                search.met_inexact(runner.inexact)
+                key = None
+            else:
+                key = graph.key(fingerprint)
+                nid = graph.find(key)
+                if nid is not None:
+                    self._close(runner, nid)
+                    raise Prune
             if passing:
                 return self._pass(runner, n)
             nid = graph.add(key, len(decisions), enabled_mask(runner),

@@ -33,7 +33,7 @@ from schedfuzz.engines.dfs_checkpoint import (
 )
 from schedfuzz.engines.processes import context, find_again, gather, importable, raise_failure
 from schedfuzz.execute import run
-from schedfuzz.explore import Budget, Report
+from schedfuzz.explore import Budget, Report, conclude
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.settings import Settings
 
@@ -65,7 +65,10 @@ def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, int, int, bo
             "cost": report.stats.get("min_preemptions"),  # None: not proved minimal
             "note": report.note,
             "stats": report.stats,
-            "complete": report.complete,
+            "proof": report.proof,
+            "livelocks_checked": report.livelocks_checked,
+            "inexact": report.inexact,
+            "stopped_by": report.stopped_by,
             "schedules": report.schedules,
             "first_failure": report.first_failure,
             "resumed_seconds": report.resumed_seconds,
@@ -106,7 +109,8 @@ def parallel_search(info: ScenarioInfo, params: dict[str, Any], settings: Settin
                       shrink_seconds=budget.shrink_seconds,
                       max_preemptions=budget.max_preemptions,
                       checkpoint=None if path is None else worker_path(path, w, workers),
-                      checkpoint_every=budget.checkpoint_every)
+                      checkpoint_every=budget.checkpoint_every, deadline=budget.deadline,
+                      search_seconds=budget.search_seconds)
         spec = (info.name, info.ref, params, settings, each, w, workers, logs_saves())
         proc = ctx.Process(target=_worker, args=(spec, stop, halt, results), daemon=True)
         proc.start()
@@ -169,15 +173,33 @@ def _combine(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
             report.stats["min_preemptions"] = cost
         report.note = part["note"] + f" ({where})" + (
             "" if proved else "; a worker stopped early, so cheaper ones are not ruled out")
+        conclude(report, "none", "failure", inexact=[w for p in parts for w in p["inexact"]])
         return report
     verified = min(cleared) if cleared else -1
     report.stats["verified_preemptions"] = verified
-    report.complete = all(p["complete"] for p in parts)
-    if report.complete:
-        report.note = f"verified: the whole space explored, no failure ({where})"
+    # Each worker's graph holds every state of its subtrees, so its livelock check covers
+    # them; the whole search covers livelocks when every worker's does.
+    checked = all(p["livelocks_checked"] for p in parts)
+    inexact = [what for p in parts for what in p["inexact"]]
+    # Why the search ended: a budget that stopped some worker, else how the first one ended.
+    budgets = [p["stopped_by"] for p in parts
+               if p["stopped_by"] in ("max_schedules", "seconds", "interrupted")]
+    stopped = budgets[0] if budgets else parts[0]["stopped_by"]
+    if all(p["proof"] == "complete" for p in parts):
+        conclude(report, "complete", stopped, livelocks_checked=True, inexact=inexact)
+        report.note = (f"verified: the whole space explored, no failure and no livelock "
+                       f"({where})")
     elif verified >= 0:
+        conclude(report, "bounded", stopped, bound=verified, livelocks_checked=checked,
+                 inexact=inexact)
         noun = "preemption" if verified == 1 else "preemptions"
-        report.note = f"verified: no failure with at most {verified} {noun} ({where})"
+        report.note = (f"verified: no failure with at most {verified} {noun} and no livelock "
+                       f"within that bound ({where})" if checked else
+                       f"verified: no failure with at most {verified} {noun} ({where}); "
+                       "livelocks not checked" + (
+                           f": the state holds values it cannot compare ({'; '.join(inexact)})"
+                           if inexact else ""))
     else:
+        conclude(report, "none", stopped, inexact=inexact)
         report.note = f"not verified: the budget ran out at 0 preemptions ({where})"
     return report

@@ -111,9 +111,13 @@ class StateGraph:
         """Whether some kept state has the outline with this key (if not, none is this one)."""
         return outline in self.outlines
 
-    def add(self, key: int, depth: int, enabled: int, outline: int) -> int:
+    def add(self, key: int | None, depth: int, enabled: int, outline: int) -> int:
+        """Keep a new state; with ``key`` None (its fingerprint holds a value that cannot be
+        compared) it is never found again, so no run is pruned at it and no cycle passes it:
+        its only incoming edge is the one recorded when it is added."""
         nid = len(self.depth)
-        self.ids[key] = nid
+        if key is not None:
+            self.ids[key] = nid
         self.outlines.add(outline)
         self.depth.append(depth)
         self.enabled.append(enabled)
