@@ -29,6 +29,7 @@ from schedfuzz.errors import (
     SchedfuzzError,
     SchedfuzzInternalError,
     ScheduleFailure,
+    StepBound,
 )
 from schedfuzz.execute import Outcome, explain, replay, run
 from schedfuzz.scenario import (
@@ -83,6 +84,7 @@ __all__ = [
     "ScriptOracle",
     "Semaphore",
     "Settings",
+    "StepBound",
     "WaitQueue",
     "Waiter",
     "annotate",

@@ -7,6 +7,8 @@
   exception type and origin, keeps a deadlock and a livelock in the same test separate. An actor
   that raises is a verdict too, but schedfuzz re-raises the actor's own exception (with the trace
   attached as PEP 678 notes) rather than wrapping it, so ``pytest.raises(AssertionError)`` works.
+  ``StepBound`` is the one verdict that proves nothing about the program: the run was cut at
+  ``Settings.max_steps``; ``Livelock.proved`` tells a proved lasso from an unproved candidate.
 * Usage errors also derive from the builtin they resemble, so ``except TypeError`` keeps working:
   ``InvalidArgument`` (a bad value handed to schedfuzz), ``NotInActor`` (an actor-only operation
   called from outside an actor), ``PrimitiveMisuse`` (releasing a lock you do not hold, ...).
@@ -36,6 +38,7 @@ __all__ = [
     "SchedfuzzError",
     "SchedfuzzInternalError",
     "ScheduleFailure",
+    "StepBound",
 ]
 
 
@@ -111,12 +114,33 @@ class MissedWakeup(ScheduleFailure):
 class Livelock(ScheduleFailure):
     """Actors keep running without progress.
 
-    ``proved`` is true when the run found a lasso: a repeated state whose cycle is fair and makes no
-    progress, so the execution can go on forever. It is false for the weaker step-bound verdict.
+    ``proved`` is true for a *lasso*: a repeated state whose cycle is fair and makes no progress,
+    so the execution can go on forever. It is false for a *candidate*: a fair, progress-free
+    cycle whose replay was pumped several rounds but not shown to come back to an equal state
+    (its data keeps changing, say); the message says what was not proved. A run that only ran
+    out of steps is not a livelock at all but a ``StepBound``.
+
+    Args:
+        message: the verdict's text.
+        proved: whether the lasso is proved; by default, whether a ``lasso`` detail is given.
+        **details: ``lasso=(first_step, end_step)``, ``steps``, ...
     """
 
     kind = "livelock"
 
-    @property
-    def proved(self) -> bool:
-        return bool(self.details.get("lasso"))
+    def __init__(self, message: str, *, proved: bool | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.proved: bool = bool(details.get("lasso")) if proved is None else proved
+
+
+class StepBound(ScheduleFailure):
+    """A run reached ``Settings.max_steps`` without finishing and without a proved lasso.
+
+    A bound, not a proof: the run might end a step later (a long loop), or never (a livelock
+    whose state the fingerprint never saw repeat). Not a ``Livelock`` subclass, so that
+    ``except Livelock`` and the verdict kind ``"livelock"`` mean a cycle was found. To go
+    further, raise ``Settings.max_steps`` if the loop should end, or mark work with
+    ``progress()`` and show the shared state with ``snapshot()`` so a repeat can be proved.
+    """
+
+    kind = "step_bound"

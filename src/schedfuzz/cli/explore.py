@@ -1,8 +1,10 @@
 """``schedfuzz explore``: search the schedules of a scenario, explain a failure, maybe save it.
 
-Exit 1 when a failure is found, 0 when the budget ran out (or the space was exhausted) without
-one. The corpus and search modules are imported inside ``run_explore``, as in every command:
-``schedfuzz --help`` imports none of them, and each command only what it runs.
+Exit 1 when a failure is found (a ``step_bound`` too: a run that did not end within
+``Settings.max_steps`` is a finding to look at, though not a proof), 0 when the budget ran out
+(or the space was exhausted) without one. The corpus and search modules are imported inside
+``run_explore``, as in every command: ``schedfuzz --help`` imports none of them, and each command
+only what it runs.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import contextlib
 import sys
 from typing import TYPE_CHECKING
 
-from schedfuzz.cli.common import BadInput, check_save_dir, dump, parse_params
+from schedfuzz.cli.common import BadInput, check_save_dir, dump, parse_params, scenario_of
 from schedfuzz.cli.ticker import Ticker, progress
 
 if TYPE_CHECKING:
@@ -24,13 +26,16 @@ __all__ = ["run_explore"]
 
 def run_explore(args: argparse.Namespace) -> int:
     """Run ``explore`` with the parsed ``args``; returns the exit code."""
+    from schedfuzz._core import clock
+
+    # --seconds bounds the whole command, from here: importing the engine counts too.
+    deadline = None if args.seconds is None else clock.now() + args.seconds
     from schedfuzz import corpus
     from schedfuzz.engines.dfs_checkpoint import log_saves_to_stderr
     from schedfuzz.execute import explain
     from schedfuzz.explore import Budget, engine, explore
-    from schedfuzz.scenario import resolve
 
-    info = resolve(args.scenario)
+    info = scenario_of(args)
     params = parse_params(args.param)
     info.check_params(params)
     check_save_dir(args.save)
@@ -53,7 +58,7 @@ def run_explore(args: argparse.Namespace) -> int:
     limits = {"max_schedules": args.max_schedules, "seconds": args.seconds, "seed": args.seed,
               "workers": args.workers, "max_preemptions": args.max_preemptions,
               "checkpoint": args.checkpoint, "checkpoint_every": args.checkpoint_every}
-    budget = Budget(**{k: v for k, v in limits.items() if v is not None})
+    budget = Budget(**{k: v for k, v in limits.items() if v is not None}, deadline=deadline)
     # A long proof in a log gets a line per save; a terminal has the ticker instead.
     logged = args.checkpoint is not None and not sys.stderr.isatty()
     try:
@@ -86,23 +91,44 @@ def run_explore(args: argparse.Namespace) -> int:
 
 
 def _summary(report: Report) -> str:
-    """One line: what was found (or not), by which engine, how many schedules, how fast."""
+    """One line: what was found (or not), by which engine, how many schedules, how fast, and
+    what was proved (the fields ``--json`` has, in words)."""
     name, engine = report.scenario.name, report.engine
     rate = f", {report.schedules / report.seconds:.0f}/s" if report.seconds else ""
     if report.failed:
         text = (f"{name}: {report.verdict} found by {engine} "
                 f"({_schedules(report.schedules)}, {report.seconds:.2f}s{rate})")
     else:
-        bound = report.stats.get("verified_preemptions")
         scope = ("explored completely" if report.complete
-                 else "up to the preemption bound" if bound is not None and bound >= 0
-                 and bound == report.stats.get("max_preemptions")
+                 else "up to the preemption bound" if report.stopped_by == "max_preemptions"
+                 and report.proof == "bounded"
                  else "within the budget")
         text = (f"{name}: no failure in {_schedules(report.schedules)} {scope} "
                 f"({engine}, {report.seconds:.2f}s{rate})")
     if report.scenario.expect is not None and report.scenario.expect != report.verdict:
         text += f"; the scenario expects {report.scenario.expect}"
-    return text + (f"; {report.note}" if report.note else "")
+    return text + f"; {_proved(report)}" + (f"; {report.note}" if report.note else "")
+
+
+def _proved(report: Report) -> str:
+    """``Report``'s typed fields in words: ``proof: bounded (at most 2 preemptions), livelocks
+    not checked, stopped by max_preemptions``."""
+    what = report.proof
+    if report.proof == "bounded":
+        bound = report.proof_bound
+        what += f" (at most {bound} preemption{'' if bound == 1 else 's'})"
+    elif report.proof == "sampled":
+        what += " (not a proof)"
+    if report.verified:
+        what += ", livelocks " + ("checked" if report.livelocks_checked else "not checked")
+    if report.verdict == "step_bound":
+        what += ", step bound: a bound, not a proof"
+    elif report.livelock_proved is not None:
+        what += (", livelock proved (a lasso)" if report.livelock_proved
+                 else ", livelock not proved (a candidate)")
+    if report.inexact:
+        what += f", inexact states: {'; '.join(report.inexact)}"
+    return f"proof: {what}" + (f", stopped by {report.stopped_by}" if report.stopped_by else "")
 
 
 def _interrupted(checkpoint: str | None) -> str:

@@ -1,9 +1,21 @@
 """The ``dfs`` search's report: what it proved, what it found, or where the budget stopped it.
 
-``DfsSearch`` inherits these from ``DfsReporting``; they read the search's counts and state graph
-and say, in one note, what exactly is proved: "verified: no failure with at most K
-preemptions", "verified: complete state space, N states", a failure at its (minimal) cost, or a
-livelock with the cost of its stem and one turn and how far that cost is proved the least.
+``DfsSearch`` inherits these from ``DfsReporting``; they read the search's counts and state graph,
+set the report's typed proof (``explore.conclude``) and word it in one note: "verified: no
+failure with at most K preemptions", "verified: complete state space, N states", a failure at
+its (minimal) cost, or a livelock with the cost of its stem and one turn and how far that cost is
+proved the least.
+
+What may be claimed (``DfsSearch.proved`` decides, this module words it):
+
+* ``complete``: the levels ran out of work. A stateless search then ran every schedule to its
+  end (so none loops forever: no livelock either); a stateful one explored every state, which
+  it may claim only if every state was compared by content: a run that met an ``Inexact``
+  value leaves a ``bounded`` proof at the last level, with livelocks unchecked.
+* ``bounded``: every schedule with at most K preemptions has no failure. That needs no state
+  identity. It covers livelocks only when a stateful search looked for fair cycles in its graph
+  of exactly compared states: a livelock can need more preemptions than any bound (one per
+  round), and a stateless run soon runs out of them and leaves the cycle.
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from schedfuzz.execute import Outcome, run
-from schedfuzz.explore import Report
+from schedfuzz.explore import Report, conclude
 from schedfuzz.schedule import Schedule
 
 if TYPE_CHECKING:
@@ -45,6 +57,14 @@ class DfsReporting:
     by_deviation: bool
     accept: Callable[[RunResult], bool] | None
     check_livelocks: bool
+    inexact: list[str]
+    stopped_by: str  # why the search ended (``Report.stopped_by``), set as it ends
+
+    if TYPE_CHECKING:  # defined by ``DfsSearch``
+        @property
+        def livelocks_checked(self) -> bool: ...
+
+        def proved(self) -> tuple[str, int | None]: ...
 
     def _stats(self, report: Report) -> None:
         report.schedules = self.runs
@@ -57,25 +77,45 @@ class DfsReporting:
                              + self.next_level.nbytes()})
 
     def _finish(self, report: Report, started: float) -> Report:
-        verified = self.verified
+        """The report of a search that found nothing: what it proved, in fields and words."""
         self._stats(report)
-        states = f"{len(self.graph)} states, " if self.stateful else ""
-        if report.complete and self.stateful:
-            report.note = (f"verified: complete state space, {len(self.graph)} states "
-                           f"({self.runs} runs): no failure and no livelock")
-        elif report.complete:
-            report.note = f"verified: all {self.runs} schedules explored, no failure"
-        elif verified >= 0:
-            unit = self._unit(verified)
-            report.note = (f"verified: no failure with at most {verified} {unit} "
-                           f"({states}{self.runs} runs)")
-        else:
-            report.note = (f"not verified: the budget ran out at 0 {self._unit(0)} after "
-                           f"{self.runs} runs")
-        report.stats["verified_preemptions"] = verified
+        proof, bound = self.proved()
+        conclude(report, proof, self.stopped_by, bound=bound, inexact=self.inexact,
+                 livelocks_checked=proof == "complete" or self.livelocks_checked)
+        report.note = self._proof_note(report)
+        report.stats["verified_preemptions"] = self.verified
         report.stats["max_preemptions"] = self.max_preemptions
         report.seconds = time.perf_counter() - started
         return report
+
+    def _proof_note(self, report: Report) -> str:
+        """``report``'s proof in words (``_finish``): the fields say it, this only words it."""
+        states = f"{len(self.graph)} states, " if self.stateful else ""
+        if report.proof == "complete" and self.stateful:
+            note = (f"verified: complete state space, {len(self.graph)} states "
+                    f"({self.runs} runs): no failure and no livelock")
+        elif report.proof == "complete":
+            note = (f"verified: all {self.runs} schedules explored, no failure (each ran to its "
+                    "end, so none loops forever)")
+        elif report.proof == "bounded":
+            bound = report.proof_bound or 0
+            # A livelock is within the bound when its stem and one turn are.
+            livelocks = " and no livelock within that bound" if report.livelocks_checked else ""
+            note = (f"verified: no failure with at most {bound} {self._unit(bound)}{livelocks} "
+                    f"({states}{self.runs} runs)")
+        else:
+            return (f"not verified: the budget ran out at 0 {self._unit(0)} after "
+                    f"{self.runs} runs")
+        if report.inexact:
+            note += ("; livelocks not checked and no state-space proof: the runs met values "
+                     f"the fingerprint cannot compare ({'; '.join(report.inexact)}); give "
+                     "snapshot() their content instead, or define __schedfuzz_state__ on "
+                     "their class")
+        elif not report.livelocks_checked:
+            note += "; livelocks not checked (" + (
+                "a stateless search: a livelock may need more preemptions than any bound"
+                if not self.stateful else "not looked for in this search") + ")"
+        return note
 
     def _unit(self, count: int) -> str:
         # Deviation bounding (any departure from the default policy costs one) proves less
@@ -94,7 +134,7 @@ class DfsReporting:
         report.stats["min_preemptions"] = self.level
         report.note = (f"{result.kind} at cost {self.level}: every schedule with fewer "
                        f"preemptions was explored without failure")
-        return report
+        return conclude(report, "none", "failure", inexact=self.inexact)
 
     def _livelock(self, report: Report, lasso: Lasso, started: float) -> Report | None:
         """Report ``lasso`` after replaying it, or None (and stop looking for livelocks) if
@@ -124,7 +164,7 @@ class DfsReporting:
                        f"({len(self.graph)} states) at {cost}"
                        + ("" if confirmed else "; its replay did NOT confirm the lasso "
                           f"(replay verdict: {outcome.kind}); hidden state?"))
-        return report
+        return conclude(report, "none", self.stopped_by or "failure", inexact=self.inexact)
 
 
 def _trim(decisions: list[int], cycle_start: int | None) -> list[int]:
