@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from collections.abc import Iterator
 
 import attrs
 
+from schedfuzz._core import clock
 from schedfuzz._core.runner import RunResult
 from schedfuzz.execute import Outcome, run
 from schedfuzz.plans import Deviation, ScheduleOracle, SchedulePlan
@@ -93,19 +93,20 @@ def plans(length: int, count: int, choices: int) -> Iterator[SchedulePlan]:
             yield SchedulePlan(tuple(Deviation(g, c) for g, c in zip(gaps, answers)))
 
 
-def minimise(outcome: Outcome, *, seconds: float) -> Minimised:
-    """Look for ``outcome``'s failure with fewer deviations, for at most ``seconds``.
+def minimise(outcome: Outcome, *, seconds: float, max_runs: int | None = None) -> Minimised:
+    """Look for ``outcome``'s failure with fewer deviations, for at most ``seconds`` and
+    ``max_runs`` runs (None: no run limit).
 
     Returns the failure with the fewest deviations found (then the fewest preemptions), or
     ``outcome`` itself with the evidence that nothing smaller fails within its choice points.
     """
-    deadline = time.perf_counter() + seconds
+    deadline = clock.now() + seconds
     schedule = outcome.schedule
     target = schedule.deviations
     if not outcome.failed:
         return Minimised(outcome, 0, True, "")
-    if outcome.kind == "livelock" and outcome.result.lasso is None:
-        return Minimised(outcome, 0, False, "minimality not checked (a step-bound livelock)")
+    if outcome.kind == "step_bound":
+        return Minimised(outcome, 0, False, "minimality not checked (a step bound)")
     # every choice point of the run, also those past a shortened schedule's last decision
     length = max(len(schedule.decisions), len(outcome.result.widths))
     choices = max([w - 1 for w in outcome.result.widths] or [1])
@@ -113,17 +114,19 @@ def minimise(outcome: Outcome, *, seconds: float) -> Minimised:
     if outcome.result.lasso is not None:
         settings = attrs.evolve(settings, lasso_after=0)
     runs = 0
-    started = time.perf_counter()
+    started = clock.now()
     for count in range(target):
         below = runs
+        plans_at = math.comb(length, count) * choices ** count
+        if max_runs is not None and runs + plans_at > max_runs:  # cannot finish this count
+            return Minimised(outcome, runs, False, _cut(count, None, runs=max_runs))
         if runs:  # skip a count whose runs cannot all fit in the time left
-            needed = math.comb(length, count) * choices ** count * (
-                (time.perf_counter() - started) / runs)
-            if needed > deadline - time.perf_counter():
+            needed = plans_at * ((clock.now() - started) / runs)
+            if needed > deadline - clock.now():
                 return Minimised(outcome, runs, False, _cut(count, needed))
         best: Outcome | None = None
         for plan in plans(length, count, choices):
-            if time.perf_counter() >= deadline:
+            if clock.now() >= deadline:
                 if best is not None:
                     break
                 return Minimised(outcome, runs, False, _cut(count, None))
@@ -137,10 +140,11 @@ def minimise(outcome: Outcome, *, seconds: float) -> Minimised:
     return Minimised(outcome, runs, True, _note(target, length, runs))
 
 
-def _cut(count: int, needed: float | None) -> str:
+def _cut(count: int, needed: float | None, *, runs: int | None = None) -> str:
+    limit = "time limit" if runs is None else f"run limit {runs}"
     if not count:
-        return "minimality not checked (time limit)"
-    why = "time limit" if needed is None else f"{count} would take about {needed:.0f}s"
+        return f"minimality not checked ({limit})"
+    why = limit if needed is None else f"{count} would take about {needed:.0f}s"
     return f"minimality checked only below {count} deviations ({why})"
 
 
@@ -153,8 +157,10 @@ def _note(deviations: int, length: int, tried: int) -> str:
             "this way")
 
 
-def fewest_preemptions(outcome: Outcome, *, seconds: float) -> Minimised:
-    """Look for ``outcome``'s failure with fewer *preemptions*, for at most ``seconds``.
+def fewest_preemptions(outcome: Outcome, *, seconds: float,
+                       max_runs: int | None = None) -> Minimised:
+    """Look for ``outcome``'s failure with fewer *preemptions*, for at most ``seconds`` and
+    ``max_runs`` runs (None: no run limit).
 
     Fewer deviations (``minimise``) is what reads simplest, but the number the field compares is
     preemptions (CHESS, SCTBench): a deviation at a point where the current actor blocked costs
@@ -170,14 +176,15 @@ def fewest_preemptions(outcome: Outcome, *, seconds: float) -> Minimised:
     target = outcome.result.preemptions
     if not outcome.failed or not target:
         return Minimised(outcome, 0, outcome.failed, "")
-    if seconds <= 0 or (outcome.kind == "livelock" and outcome.result.lasso is None):
+    if seconds <= 0 or max_runs == 0 or outcome.kind == "step_bound":
         return Minimised(outcome, 0, False, "")
 
     def accept(result: RunResult) -> bool:
         return result.kind == outcome.kind and type(result.error) is type(outcome.error)
 
     report = dfs.search(outcome.info, outcome.params, outcome.settings,
-                        Budget(max_schedules=1 << 40, seconds=seconds),
+                        Budget(max_schedules=1 << 40 if max_runs is None else max_runs,
+                               seconds=seconds),
                         max_preemptions=target - 1, accept=accept)
     found = report.outcome
     runs = report.schedules
@@ -193,7 +200,9 @@ def fewest_preemptions(outcome: Outcome, *, seconds: float) -> Minimised:
         return Minimised(outcome, runs, False, "")
     return Minimised(outcome, runs, False,
                      f"none with {verified} preemption{'' if verified == 1 else 's'} or "
-                     f"fewer ({runs} exhaustive runs; the time limit stopped the search)",
+                     f"fewer ({runs} exhaustive runs; the "
+                     f"{'run' if report.stopped_by == 'max_schedules' else 'time'} limit "
+                     "stopped the search)",
                      none_up_to=verified)
 
 
@@ -211,7 +220,7 @@ SHRINK_CAP = 30.0
 MINIMISE_CAP = 30.0
 
 
-def reduce(outcome: Outcome, *, seconds: float) -> Minimised:
+def reduce(outcome: Outcome, *, seconds: float, max_runs: int | None = None) -> Minimised:
     """The simplest failure like ``outcome`` in ``seconds``: the fewest preemptions first
     (``fewest_preemptions``), then ``schedfuzz.shrink`` and ``minimise`` for the fewest
     deviations among those.
@@ -228,23 +237,33 @@ def reduce(outcome: Outcome, *, seconds: float) -> Minimised:
 
     The proofs combine: when the search ran out of time having ruled out K preemptions, and
     the shrinker then found the failure with K + 1, that count is the fewest.
+
+    ``max_runs`` (None: no limit) bounds the runs of all three steps, shared the same way
+    (three quarters to the first, half the rest to the shrinker, the rest to ``minimise``);
+    with it the caps do not apply, so ``seconds`` can be a generous safety net and the result
+    is the same on every machine.
     """
     from schedfuzz.shrink import shrink  # its exhaustive pass imports the engines
 
     if not outcome.failed:
         return Minimised(outcome, 0, True, "")
-    deadline = time.perf_counter() + seconds
-    fewest = fewest_preemptions(outcome, seconds=seconds * 3 / 4)
+    deadline = clock.now() + seconds
+    capped = max_runs is None
+    fewest = fewest_preemptions(outcome, seconds=seconds * 3 / 4,
+                                max_runs=None if max_runs is None else max_runs * 3 // 4)
     best = fewest.outcome
     limit = best.result.preemptions
-    left = max(0.0, deadline - time.perf_counter())
-    shrunk = shrink(best, seconds=min(left / 2, SHRINK_CAP))
+    left = max(0.0, deadline - clock.now())
+    shrunk = shrink(best, seconds=min(left / 2, SHRINK_CAP) if capped else left / 2,
+                    max_runs=None if max_runs is None else (max_runs - fewest.runs) // 2)
     start = best
     if same_failure(best, shrunk.outcome) and size(shrunk.outcome) < size(best) \
             and shrunk.outcome.result.preemptions <= limit:
         start = shrunk.outcome
-    left = max(0.0, deadline - time.perf_counter())
-    minimal = minimise(start, seconds=min(left, MINIMISE_CAP))
+    left = max(0.0, deadline - clock.now())
+    minimal = minimise(start, seconds=min(left, MINIMISE_CAP) if capped else left,
+                       max_runs=None if max_runs is None
+                       else max(0, max_runs - fewest.runs - shrunk.runs))
     runs = fewest.runs + shrunk.runs + minimal.runs
     if minimal.outcome.result.preemptions > start.result.preemptions:  # fewer deviations, more
         minimal = attrs.evolve(minimal, outcome=start, note="")  # preemptions: keep the start
@@ -259,14 +278,14 @@ def reduce(outcome: Outcome, *, seconds: float) -> Minimised:
                         complete=fewest.complete if fewest.note else minimal.complete)
 
 
-def smallest(outcome: Outcome, *, seconds: float) -> Minimised:
+def smallest(outcome: Outcome, *, seconds: float, max_runs: int | None = None) -> Minimised:
     """``reduce``, then run the smaller failure again the way ``outcome`` ran.
 
     A livelock candidate is found with fingerprints from step 0; run again under ``outcome``'s
     own settings it is what a replay of its schedule shows. If nothing smaller fails the same
     way, or its second run does not, the result holds ``outcome`` itself.
     """
-    minimal = reduce(outcome, seconds=seconds)
+    minimal = reduce(outcome, seconds=seconds, max_runs=max_runs)
     if minimal.outcome is outcome:
         return minimal
     again = run(outcome.info, schedule=minimal.outcome.schedule, settings=outcome.settings,

@@ -45,7 +45,10 @@ class Settings:
             lasso is replayed with a fingerprint at every step to report its exact, earliest
             cycle; sampling only makes the search for it cheaper.
         detect_livelock: turn lasso detection off entirely (then only the step bound remains).
-        runaway_seconds: wall-clock limit for one actor between two scheduling points.
+        runaway_seconds: wall-clock limit for one actor between two scheduling points, and for
+            one call of the scenario's own code outside actors (the scenario function, an
+            invariant, an end check, the snapshot, a wait predicate); past it the run ends in a
+            ``RunawayActor`` verdict that names the code and its file:line.
         spurious_wakeups: let the oracle wake sleepers of primitives that allow it (Condition,
             WaitQueue sleeps that say so) without a wake-up, as POSIX and loom do.
         max_trace_rows: rows shown in a rendered trace table before the middle is elided.

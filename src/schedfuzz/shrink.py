@@ -32,7 +32,8 @@ failure needs, up to ``exhaustive_runs`` runs, and hands that schedule back to t
 
 Every pass is deterministic and bounded (by the schedule's length, or by a run count), and every
 kept candidate is strictly smaller, so shrinking terminates; the same failure always shrinks to
-the same schedule unless the time limit cuts it short.
+the same schedule unless the time limit cuts it short (a run limit, ``max_runs``, cuts it at the
+same place on every machine).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from typing import Any
 
 import attrs
 
+from schedfuzz._core import clock
 from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import RunResult
 from schedfuzz.blocks import GuidedOracle, joined_orders, values_by_actor
@@ -121,7 +123,8 @@ def _normal_form(outcome: Outcome) -> Schedule:
 class Shrinker:
     """Holds the best failing run so far and tries candidates against it."""
 
-    def __init__(self, outcome: Outcome, deadline: float, exhaustive_runs: int = 2000) -> None:
+    def __init__(self, outcome: Outcome, deadline: float, exhaustive_runs: int = 2000,
+                 max_runs: int | None = None) -> None:
         self.best = outcome
         self.schedule = _normal_form(outcome)
         self.key = simplicity(attrs.evolve(outcome, schedule=self.schedule))
@@ -129,7 +132,8 @@ class Shrinker:
         error = outcome.error
         self.error_type = type(error) if outcome.kind == "failure" else None
         self.proved = outcome.result.lasso is not None
-        self.deadline = deadline
+        self.deadline = deadline  # on ``schedfuzz._core.clock``
+        self.max_runs = max_runs
         self.tried: set[Candidate] = set()
         self.tried_orders: set[tuple[int, ...]] = set()
         self.runs = 0
@@ -155,7 +159,7 @@ class Shrinker:
         return self._keep(LenientReplay(decisions, cycle_start))
 
     def _keep(self, oracle: Oracle) -> bool:
-        if time.perf_counter() >= self.deadline:
+        if self._spent():
             raise _Timeout
         best = self.best
         outcome = run(best.info, oracle=oracle, settings=best.settings, **best.params)
@@ -171,6 +175,11 @@ class Shrinker:
         self.schedule = candidate.schedule
         self.key = key
         return True
+
+    def _spent(self) -> bool:
+        """The time limit passed, or the run limit is used up."""
+        return clock.now() >= self.deadline or (
+            self.max_runs is not None and self.runs >= self.max_runs)
 
     # -- passes: each yields candidates built from the current schedule ------------------------
 
@@ -277,12 +286,14 @@ class Shrinker:
         if deviations <= 1 or deviations in self.searched_below or self.exhaustive_runs <= 0:
             return False  # 0 departures is the empty schedule, which truncate() tried
         self.searched_below.add(deviations)
-        remaining = self.deadline - time.perf_counter()
-        if remaining <= 0:
+        remaining = self.deadline - clock.now()
+        runs = self.exhaustive_runs if self.max_runs is None else min(
+            self.exhaustive_runs, self.max_runs - self.runs)
+        if remaining <= 0 or runs <= 0:
             raise _Timeout
         best = self.best
         report = dfs.search(best.info, best.params, best.settings,
-                            Budget(max_schedules=self.exhaustive_runs, seconds=remaining),
+                            Budget(max_schedules=runs, seconds=remaining),
                             stateful=True, max_preemptions=deviations - 1, by_deviation=True,
                             accept=self.same_result)
         self.runs += report.schedules
@@ -310,16 +321,20 @@ class Shrinker:
         return True
 
 
-def shrink(outcome: Outcome, *, seconds: float = 30.0, exhaustive_runs: int = 2000) -> ShrinkResult:
-    """Shrink a failing ``outcome`` for at most ``seconds``; see the module docstring.
+def shrink(outcome: Outcome, *, seconds: float = 30.0, exhaustive_runs: int = 2000,
+           max_runs: int | None = None) -> ShrinkResult:
+    """Shrink a failing ``outcome`` for at most ``seconds`` and ``max_runs`` runs (None: no
+    run limit); see the module docstring.
 
-    ``exhaustive_runs`` bounds pass 6 (0 turns it off).
+    ``exhaustive_runs`` bounds pass 7 (0 turns it off). A run limit makes the result the same
+    on every machine: a test that pins a shrunk schedule bounds it by runs, with ``seconds``
+    only as a generous safety net.
 
     Returns the simplest failing run found (the input itself if nothing simpler fails the same
     way) with the cost of finding it. A passing outcome is returned unchanged.
     """
     started = time.perf_counter()
-    shrinker = Shrinker(outcome, started + seconds, exhaustive_runs)
+    shrinker = Shrinker(outcome, clock.now() + seconds, exhaustive_runs, max_runs)
     finished = shrinker.shrink() if outcome.failed else True
     best = shrinker.best
     if best is outcome:

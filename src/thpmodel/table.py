@@ -71,10 +71,9 @@ def table_scenarios(pattern: str | None = None) -> list[schedfuzz.ScenarioInfo]:
 def proved_by(proof: Report) -> str | None:
     """What a ``dfs`` search with no failure proved: ``all`` (the complete state space),
     ``<=K`` (no failure with at most K preemptions) or None (not even 0)."""
-    if proof.complete:
+    if proof.proof == "complete":
         return "all"
-    bound = proof.stats.get("verified_preemptions")
-    return None if bound is None or bound < 0 else f"<={bound}"
+    return f"<={proof.proof_bound}" if proof.proof == "bounded" else None
 
 
 def run_one(info: schedfuzz.ScenarioInfo, engine: str, budget: Budget) -> Row:
@@ -108,8 +107,9 @@ def run_one(info: schedfuzz.ScenarioInfo, engine: str, budget: Budget) -> Row:
 def run_table(engine: str, seconds: float, pattern: str | None = None, *, seed: int = 0,
               workers: int = 1, shrink_seconds: float = 20.0, echo: bool = False) -> list[Row]:
     """Explore every matching scenario with ``seconds`` of search each."""
-    budget = Budget(max_schedules=10**9, seconds=seconds, seed=seed,
-                    shrink_seconds=shrink_seconds, workers=workers)
+    # ``seconds`` of search, then at most ``shrink_seconds`` to reduce what it found.
+    budget = Budget(max_schedules=10**9, seconds=seconds + shrink_seconds, seed=seed,
+                    shrink_seconds=shrink_seconds, workers=workers, search_seconds=seconds)
     rows = []
     for info in table_scenarios(pattern):
         row = run_one(info, engine, budget)

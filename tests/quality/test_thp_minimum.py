@@ -73,7 +73,7 @@ def test_hypothesis_reproducer_has_the_exhaustive_minimum(name: str) -> None:
     info = _registered(name)
     kind, minimum, _ = THP_BUGS[name]
     report = explore(info, engine_name="hypothesis",
-                     budget=Budget(max_schedules=20_000, seconds=300, seed=0,
+                     budget=Budget(max_schedules=20_000, search_seconds=300, seed=0,
                                    shrink_seconds=900))
     assert report.verdict == kind, report.note
     outcome = report.outcome

@@ -134,9 +134,10 @@ def broken_setup() -> None:
     (["explore", "demo.abba", "-p", "x"], r"-p 'x': expected NAME=VALUE"),
     (["explore", "demo.lost-update", "-p", "n=1", "-p", "n=2"], r"-p n: parameter given twice"),
     (["explore", "demo.abba", "--max-schedules", "x"],
-     r"argument --max-schedules: invalid int value: 'x' \(see schedfuzz explore --help\)"),
+     r"argument --max-schedules: expected an int of at least 1, got 'x' "
+     r"\(see schedfuzz explore --help\)$"),
     (["explore", "demo.abba", "--max-schedules", "-1", "--engine", "random"],
-     r"Budget.max_schedules must be a non-negative number, got -1"),
+     r"argument --max-schedules: expected an int of at least 1, got '-1'"),
     (["explore", "demo.abba", "--max-preemptions", "2"],
      r"--max-preemptions is for the dfs engine's search, not the hypothesis engine's"),
     (["explore", "demo.abba", "--workers", "2"],
@@ -158,9 +159,9 @@ def broken_setup() -> None:
     (["explore", "thp.upstream.c17", "-p", "dirty=1"],
      r"parameter dirty takes bool values like its default True, got 1$"),
     (["explore", "demo.abba", "--workers", "0", "--engine", "random"],
-     r"Budget.workers must be at least 1, got 0"),
+     r"argument --workers: expected an int of at least 1, got '0'"),
     (["explore", "demo.abba", "--max-schedules", "0"],
-     r"Budget.max_schedules must be at least 1, got 0"),
+     r"argument --max-schedules: expected an int of at least 1, got '0'"),
     # A bug in the scenario's own setup, not in the program it runs: one line too.
     (["replay-one", "test.cli.broken-setup", "--schedule", "sf1.AQAA"],
      r"^schedfuzz replay-one: TypeError: a bug in the scenario's own setup "
@@ -252,7 +253,7 @@ def test_ctrl_c_inside_an_actor_stops_the_search_with_one_line(
     out, err = capsys.readouterr()
     assert code == 130
     # How far it got: the counts the progress ticker shows (4 runs done, the 5th interrupted).
-    expected = {"dfs": "level 1, runs 5", "random": "schedules 4",
+    expected = {"dfs": "level 1, runs 5, states 9", "random": "schedules 4",
                 "hypothesis": "schedules 4"}[engine]
     assert one_error_line(err) == f"schedfuzz explore: interrupted after {expected}"
     assert out == ""

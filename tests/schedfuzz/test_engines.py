@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
 import schedfuzz as sf
 from schedfuzz import AtomicInt, Lock, checkpoint, progress, snapshot, spawn
+from schedfuzz._core import clock
 from schedfuzz.engines import dfs, dfs_oracle, pct
 from schedfuzz.engines.random_walk import derive_seed
 from schedfuzz.engines.stategraph import Edge, StateGraph
@@ -32,10 +34,16 @@ THP_MINIMUM = {
 }
 
 
+# Searches here are bounded by schedules and shrinking by runs, which decide; the seconds are a
+# safety net that never binds, so no verdict depends on the machine's speed.
+SAFETY_NET = 3600.0
+SHRINK_RUNS = 2000
+
+
 def _dfs(name: str, **options: Any) -> sf.explore.Report:
     info = sf.resolve(name)
     return dfs.search(info, {}, info.settings or sf.Settings(),
-                      Budget(max_schedules=20_000, seconds=60), **options)
+                      Budget(max_schedules=20_000, seconds=SAFETY_NET), **options)
 
 
 def _thp(name: str) -> None:
@@ -61,7 +69,10 @@ def test_dfs_proves_a_clean_demo_free_of_failures_up_to_two_preemptions() -> Non
     report = _dfs("demo.spin-wait", stateful=False, max_preemptions=2)
     assert report.verdict == "ok"
     assert not report.failed
-    assert report.note == "verified: no failure with at most 2 preemptions (457 runs)"
+    assert report.note == ("verified: no failure with at most 2 preemptions (457 runs); "
+                           "livelocks not checked (a stateless search: a livelock may need "
+                           "more preemptions than any bound)")
+    assert not report.livelocks_checked
     assert report.schedules == 457
     assert report.stats["verified_preemptions"] == 2
     assert not report.complete  # more preemptions would give more schedules
@@ -173,10 +184,13 @@ def test_stateful_dfs_finds_the_polite_livelock_no_sampler_can() -> None:
     assert report.stats["min_preemptions"] == 3
     again = sf.run("demo.polite-livelock", schedule=report.outcome.schedule)
     assert again.kind == "livelock"
-    # A livelock needs the adversary forever: a random walk always escapes it.
+    # A livelock needs the adversary forever: a random walk always escapes it. Only the
+    # pumping step after the search (engines.pump) repeats a cycle a walk went round once.
     sampled = explore("demo.polite-livelock", engine_name="random",
                       budget=Budget(max_schedules=300))
-    assert sampled.verdict == "ok"
+    assert sampled.schedules == 300  # no sampled schedule found it
+    assert sampled.verdict == "livelock"
+    assert sampled.stats["pump_runs"] > 0
 
 
 def test_dfs_without_choice_points_is_complete_at_once() -> None:
@@ -300,7 +314,7 @@ def _keeping(name: str, keep_all: bool, monkeypatch: pytest.MonkeyPatch, bound: 
     monkeypatch.setattr(dfs_oracle, "KEEP_EVERY", 0 if keep_all else KEEP_EVERY)
     info = sf.resolve(name)
     return dfs.DfsSearch(info, params, info.settings or sf.Settings(),
-                         Budget(max_schedules=20_000, seconds=60), stateful=True,
+                         Budget(max_schedules=20_000, seconds=SAFETY_NET), stateful=True,
                          max_preemptions=bound).explore()
 
 
@@ -336,7 +350,7 @@ def test_a_loop_of_forced_choice_points_is_cut_not_run_to_the_step_bound(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Two actors that tick forever, each tick a progress mark: at 0 preemptions every choice
     point is forced. One in ``KEEP_EVERY`` is kept anyway, so the run meets it again and stops;
-    without that the run would go on to the step bound and end in the weaker livelock verdict."""
+    without that the run would go on to the step bound and end in a step_bound verdict."""
 
     @sf.scenario("test.forced-tickers")
     def tickers() -> None:
@@ -352,12 +366,13 @@ def test_a_loop_of_forced_choice_points_is_cut_not_run_to_the_step_bound(
     report = _keeping("test.forced-tickers", False, monkeypatch, 0)
     assert report.verdict == "ok"
     # The cycle is 128 steps (the quantum's 64 for each actor): one state in 8 of it is kept.
-    assert report.note == "verified: no failure with at most 0 preemptions (30 states, 2 runs)"
+    assert report.note == ("verified: no failure with at most 0 preemptions and no livelock "
+                           "within that bound (30 states, 2 runs)")
     monkeypatch.setattr(dfs_oracle, "KEEP_EVERY", 1 << 62)
     info = sf.resolve("test.forced-tickers")
     unbounded = dfs.DfsSearch(info, {}, sf.Settings(max_steps=2000), Budget(max_schedules=10),
                               stateful=True, max_preemptions=0).explore()
-    assert unbounded.verdict == "livelock"  # the step bound, not a proof
+    assert unbounded.verdict == "step_bound"  # the bound, not a proof
 # -- the sampling engines ------------------------------------------------------------------------
 
 
@@ -381,7 +396,8 @@ def test_thp_bugs_agree_across_engines(name: str) -> None:
     assert (exhaustive.verdict, exhaustive.stats["min_preemptions"]) == (kind, minimum)
     for engine in ("random", "pct"):
         report = explore(name, engine_name=engine,
-                         budget=Budget(max_schedules=500, seed=1, shrink_seconds=20))
+                         budget=Budget(max_schedules=500, seed=1, shrink_seconds=SAFETY_NET,
+                                       shrink_runs=SHRINK_RUNS))
         assert report.verdict == kind, engine
         assert report.outcome is not None
         assert report.outcome.result.preemptions == minimum, engine
@@ -450,11 +466,14 @@ def test_pct_rejects_a_bad_depth() -> None:
                    depth=0)
 
 
-def test_time_budget_stops_the_search() -> None:
+def test_time_budget_stops_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a clock that advances 10 ms a reading (one per schedule), 0.2 s is 20 schedules."""
+    readings = itertools.count()
+    monkeypatch.setattr(clock, "source", lambda: next(readings) * 0.01)
     report = explore("demo.spin-wait", engine_name="random",
                      budget=Budget(max_schedules=10**9, seconds=0.2))
-    assert 0 < report.schedules < 10**9
-    assert report.seconds < 5
+    assert report.stopped_by == "seconds"
+    assert 15 <= report.schedules <= 20
 
 
 # -- workers ---------------------------------------------------------------------------------------
@@ -497,9 +516,11 @@ def test_dfs_workers_prove_the_same_bound() -> None:
                   budget=Budget(max_schedules=20_000, workers=2, max_preemptions=2))
     assert two.verdict == "ok"
     assert two.stats["verified_preemptions"] == 2
-    assert two.note.startswith("verified: no failure with at most 2 preemptions (2 workers")
-    # Every schedule is run once by its worker; the first run by both.
-    assert two.schedules == one.schedules + 1
+    assert two.note.startswith("verified: no failure with at most 2 preemptions and no "
+                               "livelock within that bound (2 workers")
+    assert two.livelocks_checked
+    # Each worker caches the states of its own subtrees: far fewer runs than every schedule.
+    assert two.schedules < one.schedules
 
 
 def test_workers_fall_back_to_one_process_for_a_local_scenario() -> None:
@@ -516,7 +537,8 @@ def test_workers_fall_back_to_one_process_for_a_local_scenario() -> None:
 def test_stateful_dfs_checks_a_clean_thp_design_completely() -> None:
     name = "thp.split.tail-flags-before-unfreeze"
     _thp(name)
-    report = explore(name, engine_name="dfs", budget=Budget(max_schedules=50_000, seconds=120))
+    report = explore(name, engine_name="dfs",
+                     budget=Budget(max_schedules=50_000, seconds=SAFETY_NET))
     assert report.verdict == "ok"
     assert report.complete
     assert report.note.startswith("verified: complete state space")
@@ -534,7 +556,8 @@ def test_dfs_proves_upstream_c17_with_a_writer_free_of_failures_up_to_two_preemp
                     Budget(max_schedules=5_000), stateful=False, max_preemptions=2)
     assert report.verdict == "ok"
     assert report.stats["verified_preemptions"] == 2
-    assert report.note == "verified: no failure with at most 2 preemptions (622 runs)"
+    assert report.note.startswith("verified: no failure with at most 2 preemptions (622 runs); "
+                                  "livelocks not checked")
 
 
 def test_dfs_proves_upstream_c17_with_every_actor_at_no_preemption() -> None:
@@ -545,8 +568,8 @@ def test_dfs_proves_upstream_c17_with_every_actor_at_no_preemption() -> None:
                      budget=Budget(max_schedules=1 << 40, max_preemptions=0))
     assert report.verdict == "ok"
     assert report.stats["verified_preemptions"] == 0
-    assert report.note == ("verified: no failure with at most 0 preemptions "
-                           "(2289 states, 3601 runs)")
+    assert report.note == ("verified: no failure with at most 0 preemptions and no livelock "
+                           "within that bound (2289 states, 3601 runs)")
 
 
 def test_dfs_proves_upstream_c17_with_a_writer_and_a_faulter_up_to_two_preemptions() -> None:
@@ -558,5 +581,5 @@ def test_dfs_proves_upstream_c17_with_a_writer_and_a_faulter_up_to_two_preemptio
                      budget=Budget(max_schedules=1 << 40, max_preemptions=2))
     assert report.verdict == "ok"
     assert report.stats["verified_preemptions"] == 2
-    assert report.note == ("verified: no failure with at most 2 preemptions "
-                           "(6599 states, 6913 runs)")
+    assert report.note == ("verified: no failure with at most 2 preemptions and no livelock "
+                           "within that bound (6599 states, 6913 runs)")

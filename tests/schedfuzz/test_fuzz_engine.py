@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import schedfuzz as sf
 from schedfuzz import Deadlock, Lock, ReplayDiverged, spawn
+from schedfuzz._core import clock
 from schedfuzz.explore import Budget, engine, explore
 from schedfuzz.hypothesis_engine import hypothesis_engine
+
+# Shrinking a long failure is bounded by runs, which decide; its seconds are a safety net that
+# never binds, so the reduced schedule does not depend on the machine's speed.
+SHRINK_RUNS = 4000
 
 
 def test_engine_is_registered_and_reports_a_shrunk_replayable_failure() -> None:
@@ -36,13 +43,18 @@ def test_engine_is_deterministic_for_a_seed() -> None:
     assert first.outcome.schedule == second.outcome.schedule
 
 
-def test_engine_stops_at_the_time_limit_with_nothing_found() -> None:
+def test_engine_stops_at_the_time_limit_with_nothing_found(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a clock that advances 10 ms a reading (one per schedule), 0.3 s is 30 schedules."""
+    readings = itertools.count()
+    monkeypatch.setattr(clock, "source", lambda: next(readings) * 0.01)
     report = explore("demo.spin-wait", engine_name="hypothesis",
                      budget=Budget(max_schedules=10**6, seconds=0.3))
     assert report.verdict == "ok"
     assert not report.failed
     assert report.note.startswith("time limit (0.3s) reached after ")
-    assert 0 < report.schedules < 10**6
+    assert report.stopped_by == "seconds"
+    assert 20 <= report.schedules <= 30
 
 
 def test_engine_keeps_the_best_failure_when_shrinking_is_cut_short() -> None:
@@ -92,7 +104,8 @@ def test_engine_finds_the_hybrid_lock_lost_wakeup_by_a_walk_and_reduces_it() -> 
     ``minimal.reduce`` gets it to 2 preemptions, the least any schedule needs (the ``dfs``
     engine proves that: no failure with 1)."""
     report = explore("thp.pagelock.hybrid-kill", engine_name="hypothesis",
-                     budget=Budget(max_schedules=3000, seed=0, shrink_seconds=20))
+                     budget=Budget(max_schedules=3000, seed=0, shrink_seconds=3600,
+                                   shrink_runs=SHRINK_RUNS))
     assert report.verdict == "missed_wakeup"
     assert report.first_failure is not None
     assert report.first_failure[0] <= 3000

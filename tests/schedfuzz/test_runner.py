@@ -284,9 +284,10 @@ def test_step_bound_is_named_and_not_called_a_proof() -> None:
         spawn(forever, name="counter")
 
     outcome = sf.run(scenario, settings=Settings(max_steps=500))
-    assert outcome.kind == "livelock"
-    assert isinstance(outcome.error, sf.Livelock)
-    assert not outcome.error.proved
+    assert outcome.kind == "step_bound"
+    assert isinstance(outcome.error, sf.StepBound)
+    assert not isinstance(outcome.error, sf.Livelock)
+    assert outcome.livelock_proved is None
     assert "500 steps (Settings.max_steps)" in str(outcome.error)
     assert "bound, not a proof" in str(outcome.error)
 
@@ -310,9 +311,8 @@ def test_progress_mark_inside_a_cycle_prevents_a_livelock_verdict() -> None:
         spawn(busy, name="busy")
 
     outcome = sf.run(scenario_with_hidden_count, settings=Settings(max_steps=400))
-    assert outcome.kind == "livelock"
-    assert isinstance(outcome.error, sf.Livelock)
-    assert not outcome.error.proved
+    assert outcome.kind == "step_bound"  # no proved lasso: only the bound stops it
+    assert isinstance(outcome.error, sf.StepBound)
     assert sf.run(scenario).kind == "ok"
 
 

@@ -10,6 +10,11 @@ from schedfuzz.engines.random_walk import derive_seed
 from schedfuzz.explore import Budget, explore
 from schedfuzz.shrink import LenientReplay, shrink
 
+# Shrinking in these tests is bounded by runs, which decide; the seconds are a safety net that
+# never binds, so no verdict here depends on the machine's speed.
+SAFETY_NET = 3600.0
+SHRINK_RUNS = 2000
+
 
 def _first_failure(name: str, *, p: float = 0.5, **params: object) -> sf.Outcome:
     """A failing run found by a noisy random walk (many needless switches)."""
@@ -23,7 +28,7 @@ def _first_failure(name: str, *, p: float = 0.5, **params: object) -> sf.Outcome
 
 def test_shrinks_a_noisy_lost_update_to_one_preemption() -> None:
     noisy = _first_failure("demo.lost-update", p=0.9, n=3)
-    result = shrink(noisy, seconds=30)
+    result = shrink(noisy, seconds=SAFETY_NET, max_runs=SHRINK_RUNS)
     assert result.outcome.kind == "failure"
     assert result.outcome.result.preemptions == 1
     assert result.original_preemptions >= 3
@@ -33,7 +38,7 @@ def test_shrinks_a_noisy_lost_update_to_one_preemption() -> None:
 
 def test_shrunk_schedule_is_in_normal_form_and_replays_exactly() -> None:
     noisy = _first_failure("demo.abba", p=0.9)
-    result = shrink(noisy, seconds=30)
+    result = shrink(noisy, seconds=SAFETY_NET, max_runs=SHRINK_RUNS)
     schedule = result.outcome.schedule
     assert schedule.decisions == (0, 0, 1)  # trailing default answers are dropped
     replayed = sf.run("demo.abba", schedule=schedule.encode())
@@ -45,8 +50,8 @@ def test_shrunk_schedule_is_in_normal_form_and_replays_exactly() -> None:
 
 def test_shrinking_is_deterministic() -> None:
     noisy = _first_failure("demo.lost-update", p=0.9, n=3)
-    a = shrink(noisy, seconds=30)
-    b = shrink(noisy, seconds=30)
+    a = shrink(noisy, seconds=SAFETY_NET, max_runs=SHRINK_RUNS)
+    b = shrink(noisy, seconds=SAFETY_NET, max_runs=SHRINK_RUNS)
     assert a.outcome.schedule == b.outcome.schedule
     assert a.runs == b.runs
 
@@ -86,7 +91,7 @@ def test_shrinking_keeps_the_verdict_kind(kind: str) -> None:
             found = outcome
             break
     assert found is not None
-    result = shrink(found, seconds=30)
+    result = shrink(found, seconds=SAFETY_NET, max_runs=SHRINK_RUNS)
     assert result.outcome.kind == kind
     assert result.outcome.result.preemptions == 1
 
@@ -117,7 +122,7 @@ def test_shrinking_keeps_the_exception_type() -> None:
             break
     else:
         pytest.fail("no ValueError schedule")
-    result = shrink(outcome, seconds=30)
+    result = shrink(outcome, seconds=SAFETY_NET, max_runs=SHRINK_RUNS)
     assert isinstance(result.outcome.error, ValueError)
 
 
@@ -125,7 +130,7 @@ def test_livelock_shrinks_to_a_proved_lasso() -> None:
     info = sf.resolve("demo.polite-livelock")
     found = dfs.search(info, {}, sf.Settings(), Budget(max_schedules=5000), stateful=True)
     assert found.outcome is not None
-    result = shrink(found.outcome, seconds=30)
+    result = shrink(found.outcome, seconds=SAFETY_NET, max_runs=SHRINK_RUNS)
     assert result.outcome.kind == "livelock"
     assert result.outcome.result.lasso is not None
     assert result.outcome.schedule.cycle_start is not None
@@ -157,11 +162,11 @@ def test_local_passes_alone_are_weaker_than_with_the_exhaustive_pass() -> None:
     if name not in sf.registry():
         pytest.skip("thpmodel not installed")
     report = explore(name, engine_name="random",
-                     budget=Budget(max_schedules=500, seed=1, shrink_seconds=0.0001))
+                     budget=Budget(max_schedules=500, seed=1, shrink_runs=0))
     assert report.outcome is not None
     assert report.outcome.kind == "livelock"
-    local = shrink(report.outcome, seconds=30, exhaustive_runs=0)
-    full = shrink(report.outcome, seconds=30)
+    local = shrink(report.outcome, seconds=SAFETY_NET, max_runs=SHRINK_RUNS, exhaustive_runs=0)
+    full = shrink(report.outcome, seconds=SAFETY_NET, max_runs=SHRINK_RUNS)
     assert full.outcome.kind == local.outcome.kind == "livelock"
     assert full.outcome.result.preemptions == 0
     assert local.outcome.result.preemptions > 0

@@ -16,6 +16,16 @@ installed, the watchdog withdraws the pending exception and sends the thread a r
 interrupts the blocking call, and the runner, seeing ``runner.stuck``, turns the
 ``KeyboardInterrupt`` into the same ``RunawayActor`` verdict, located at the blocking call.
 
+Code outside actors is watched the same way. The scenario function, invariants, end checks
+(``at_end``), the ``snapshot()`` callback and wait predicates run in the hub, between two steps;
+while one runs, the runner names it in ``runner.outside``, and a step counter that stays put
+that long with ``outside`` set is the same overrun: the interrupt lands in that callback and the
+runner reports a ``RunawayActor`` naming it and its file:line (``endless.runaway_outside``).
+
+The clock restarts whenever the watched run, its step, or what runs in it (the actor, or the
+callback outside actors) changes: a run of many short callbacks, or a new run that happens to
+stop at the same step as the last one, never adds up to an overrun.
+
 The per-step cost is nil: the watchdog reads the step counter the run loop keeps anyway.
 """
 
@@ -35,7 +45,8 @@ __all__ = ["RunawayInterrupt", "watch"]
 
 
 class RunawayInterrupt(BaseException):
-    """Raised asynchronously inside an actor that overran the wall-clock limit."""
+    """Raised asynchronously inside an actor, or a callback outside actors, that overran the
+    wall-clock limit."""
 
 
 _lock = threading.Lock()
@@ -43,8 +54,15 @@ _runs: dict[int, tuple[Runner, int]] = {}  # thread id -> (runner, thread id)
 _thread: threading.Thread | None = None
 
 
+def _running(runner: Runner) -> object | None:
+    """What ``runner`` is running right now: an actor, a callback outside actors, or None
+    (the scheduler's own code, which is never a runaway)."""
+    return runner.active if runner.active is not None else runner.outside
+
+
 def _poll() -> None:
-    last: dict[int, tuple[int, float]] = {}
+    # thread id -> (runner, step, what ran, when that was first seen)
+    last: dict[int, tuple[Runner, int, object, float]] = {}
     while True:
         time.sleep(0.05)
         now = time.monotonic()
@@ -52,11 +70,13 @@ def _poll() -> None:
             runs = list(_runs.items())
         for tid, (runner, _) in runs:
             step = runner.step
+            running = _running(runner)
             seen = last.get(tid)
-            if seen is None or seen[0] != step or runner.active is None:
-                last[tid] = (step, now)
+            if (running is None or seen is None or seen[0] is not runner or seen[1] != step
+                    or seen[2] is not running):
+                last[tid] = (runner, step, running, now)
                 continue
-            overrun = now - seen[1]
+            overrun = now - seen[3]
             limit = runner.settings.runaway_seconds
             if overrun >= limit and not runner.runaway:
                 runner.runaway = True
@@ -66,8 +86,9 @@ def _poll() -> None:
             elif overrun >= limit + min(limit, 1.0) and runner.runaway and not runner.stuck:
                 # A Python loop takes the exception within a switch interval: this one is in C.
                 _interrupt_blocking_call(runner, tid)
+        current = {tid for tid, _ in runs}
         for tid in list(last):
-            if tid not in dict(runs):
+            if tid not in current:
                 del last[tid]
 
 
@@ -84,8 +105,9 @@ def _interrupt_blocking_call(runner: Runner, tid: int) -> None:
     frame = sys._current_frames().get(tid)
     where = "?" if frame is None else (f"{frame.f_code.co_filename}:{frame.f_lineno} in "
                                         f"{frame.f_code.co_name}")
-    name = runner.active.name if runner.active is not None else "?"
-    sys.stderr.write(f"schedfuzz: actor {name} is blocked at {where} in a call the scheduler "
+    who = (f"actor {runner.active.name}" if runner.active is not None
+           else runner.outside_name() if runner.outside is not None else "the run")
+    sys.stderr.write(f"schedfuzz: {who} is blocked at {where} in a call the scheduler "
                      "does not control (a real lock, sleep or blocking I/O?) and cannot be "
                      "interrupted from here; the run will not finish\n")
 

@@ -8,6 +8,11 @@ Exit codes are part of the contract, so scripts and CI can branch on them:
   file. One line on stderr, never a traceback (``--traceback`` shows one for unexpected errors).
   ``replay`` still runs the readable files; when some differ and some are unreadable, 2 wins.
 
+Numeric options are checked as they are parsed: ``nan``, infinities, negative numbers and
+(except ``--checkpoint-every``, where 0 means "as often as allowed") zero are refused with one
+line and exit 2; leave ``--seconds`` out for no time limit. ``--help`` shows every default.
+``--seconds`` bounds the whole command, search and shrinking (``explore.Budget``).
+
 Parameters are ``-p NAME=VALUE``; VALUE is read as a Python literal (``2``, ``'x'``, ``(1, 2)``,
 ``True``) and taken as a plain string when it is not one, so ``-p variant=buggy`` works.
 
@@ -19,9 +24,10 @@ what they share in ``common`` and the progress display in ``ticker``.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from schedfuzz.cli.common import BadInput
@@ -54,22 +60,39 @@ def _parser() -> _Parser:
         p.add_argument("scenario", metavar="SCENARIO", help="registered name or module:function")
         p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                        help="a scenario parameter; VALUE is a Python literal or a string")
+        p.add_argument("--threads", action="store_true",
+                       help="SCENARIO is a plain function that uses threading: run it as "
+                       "MainThread and every thread it starts as an actor")
+        p.add_argument("--preempt-in", metavar="MODULE[,MODULE...]",
+                       help="with --threads: a scheduling point at every statement of these "
+                       "modules' functions (races on plain attributes and items)")
 
     p = sub.add_parser("explore", parents=[common], help="search the schedules of a scenario")
     scenario_args(p)
     p.add_argument("--engine", default="hypothesis",
-                   help="hypothesis (default), random, pct or dfs")
-    p.add_argument("--max-schedules", type=int, metavar="N")
-    p.add_argument("--seconds", type=float, metavar="S", help="wall-clock limit of the search")
-    p.add_argument("--seed", type=int, metavar="N")
-    p.add_argument("--workers", type=int, metavar="N")
-    p.add_argument("--max-preemptions", type=int, metavar="K",
-                   help="dfs: stop after proving every schedule with at most K preemptions")
+                   help="hypothesis, random, pct or dfs (default: hypothesis)")
+    p.add_argument("--max-schedules", type=_count(1), metavar="N",
+                   help="schedules to search at most (default: 1000 without --seconds, no "
+                        "limit with it)")
+    p.add_argument("--seconds", type=_seconds(above_zero=True), metavar="S",
+                   help="wall-clock limit of the whole command: the search, the shrinking of "
+                        "a failure found, and worker processes (checked between runs; "
+                        "default: none, no time limit)")
+    p.add_argument("--seed", type=_count(0), metavar="N",
+                   help="seed of the engine's choices; the same seed, the same search "
+                        "(default: 0)")
+    p.add_argument("--workers", type=_count(1), metavar="N",
+                   help="processes to search with: random, pct, dfs (default: 1)")
+    p.add_argument("--max-preemptions", type=_count(0), metavar="K",
+                   help="dfs: stop after proving every schedule with at most K preemptions "
+                        "(default: no bound; the search goes on until a limit stops it)")
     p.add_argument("--checkpoint", metavar="FILE",
                    help="dfs: resume the search from FILE if it exists, save it there while it "
-                        "runs and when the budget ends; removed once the search finishes")
-    p.add_argument("--checkpoint-every", type=float, metavar="S",
-                   help="dfs: seconds between two saves of the checkpoint (default 60)")
+                        "runs and when the budget ends; removed once the search finishes "
+                        "(default: none)")
+    p.add_argument("--checkpoint-every", type=_seconds(above_zero=False), metavar="S",
+                   help="dfs: seconds between two saves of the checkpoint; 0 saves as often as "
+                        "a twentieth of the time allows (default: 60)")
     p.add_argument("--save", metavar="DIR", help="write the reproducer of a failure to DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run_explore)
@@ -80,6 +103,10 @@ def _parser() -> _Parser:
                    help="also require the trace to match the recording")
     p.add_argument("--update", action="store_true",
                    help="re-record the files whose replay differs")
+    p.add_argument("--allow-import", action="append", default=[], metavar="MODULE",
+                   help="let a file's ref import MODULE (and its submodules) to find a "
+                        "registered scenario; without it, a ref names only scenarios of modules "
+                        "already imported or of the schedfuzz.scenarios entry points")
     p.add_argument("-q", "--quiet", action="store_true", help="one line per file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run_replay)
@@ -95,6 +122,41 @@ def _parser() -> _Parser:
     p.add_argument("--json", action="store_true", help="print one JSON array")
     p.set_defaults(handler=run_list)
     return parser
+
+
+def _count(least: int) -> Callable[[str], int]:
+    """An ``argparse`` type: an int of at least ``least``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            msg = f"expected an int of at least {least}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+        if value < least:
+            msg = f"expected an int of at least {least}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
+
+
+def _seconds(*, above_zero: bool) -> Callable[[str], float]:
+    """An ``argparse`` type: a finite number of seconds, positive (``above_zero``) or not
+    negative. ``nan`` and ``inf`` are refused: leave ``--seconds`` out for no time limit."""
+    what = "a positive" if above_zero else "a non-negative"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (above_zero and value == 0):
+            msg = f"expected {what}, finite number of seconds, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
 
 
 def _version() -> str:
@@ -171,4 +233,7 @@ def _import_from_cwd() -> None:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    """The exception's message and its notes (where it was raised: "raised in the scenario's
+    snapshot() callback, at prog.py:12 in snap"), on one line."""
+    notes = [str(n) for n in getattr(exc, "__notes__", ())]
+    return " ".join("; ".join([str(exc), *notes]).split())

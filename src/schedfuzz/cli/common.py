@@ -64,3 +64,23 @@ def check_save_dir(path: str | None) -> None:
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         msg = f"--save {path}: {existing} is not a writable directory"
         raise BadInput(msg)
+
+
+def scenario_of(args: Any) -> Any:
+    """The scenario the command line names: ``SCENARIO`` resolved, or with ``--threads`` the
+    plain threaded function it names run as ``MainThread`` (``schedfuzz.threads``), with
+    scheduling points in the modules of ``--preempt-in``."""
+    from schedfuzz.scenario import resolve
+
+    preempt_in = tuple(m.strip() for m in (args.preempt_in or "").split(",") if m.strip())
+    if preempt_in and not args.threads:
+        msg = "--preempt-in goes with --threads (points in the code that plain threads run)"
+        raise BadInput(msg)
+    if not args.threads:
+        return resolve(args.scenario)
+    from schedfuzz.threads import as_scenario
+
+    info = resolve(args.scenario)
+    plain = getattr(info.fn, "__wrapped__", info.fn) if getattr(
+        info.fn, "__schedfuzz_threaded__", False) else info.fn
+    return as_scenario(plain, preempt_in=preempt_in, settings=info.settings)
