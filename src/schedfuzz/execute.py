@@ -50,6 +50,13 @@ class Outcome:
     def failed(self) -> bool:
         return self.result.error is not None
 
+    @property
+    def livelock_proved(self) -> bool | None:
+        """For a livelock, whether it is a proved lasso (``Livelock.proved``); else None. A
+        ``"step_bound"`` kind is no livelock: it proves nothing, and is None here too."""
+        error = self.result.error
+        return error.proved if isinstance(error, Livelock) else None
+
 
 def _settings_for(info: ScenarioInfo, settings: Settings | None) -> Settings:
     return settings or info.settings or Settings()
@@ -79,6 +86,15 @@ def run(scenario: str | Callable[..., Any] | ScenarioInfo, *, oracle: Oracle | N
     cycle_start = None
     if result.lasso is not None:
         result, cycle_start = _settle(info, params, settings, result)
+    elif (result.kind == "step_bound" and isinstance(oracle, ReplayOracle)
+          and oracle.cycle_start is not None):
+        # A cycle replayed to the step bound: a livelock whose data grows, if the cycle held.
+        from schedfuzz.engines import pump
+
+        cycling = Schedule(oracle.decisions, oracle.cycle_start)
+        pumped = pump.settle(info, params, settings, cycling, oracle.widths)
+        if pumped is not None:
+            result, cycle_start = pumped, cycling.cycle_start
     return Outcome(info, params, result, Schedule(result.decisions, cycle_start), settings)
 
 
@@ -94,6 +110,8 @@ def _settle(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
     if isinstance(result.error, ScheduleFailure):
         result.error.add_note("note: replaying this lasso did not repeat it; hidden state the "
                               "fingerprint cannot see may have changed (treat as unconfirmed)")
+    if isinstance(result.error, Livelock):
+        result.error.proved = False  # a lasso its own replay does not repeat proves nothing
     return result, d_first
 
 
@@ -103,6 +121,11 @@ def replay_line(outcome: Outcome) -> str:
 
 def _replay_command(info: ScenarioInfo, params: dict[str, Any], schedule: Schedule) -> str:
     options = "".join(f" -p {shlex.quote(f'{k}={v!r}')}" for k, v in params.items())
+    if getattr(info.fn, "__schedfuzz_threaded__", False):  # a plain threaded function
+        options += " --threads"
+        preempt_in = info.fn.__schedfuzz_preempt_in__
+        if preempt_in:
+            options += f" --preempt-in {','.join(preempt_in)}"
     return f"schedfuzz replay-one {findable_name(info)}{options} --schedule {schedule.encode()}"
 
 
