@@ -47,6 +47,11 @@ def created_at(depth: int = 2) -> str:
     return f"{code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno} {name}"
 
 
+def _name(site: str) -> str:
+    w = world()
+    return site if w is None else w.name_at(site)
+
+
 def _check_timeout(blocking: bool, timeout: float) -> None:
     if not blocking and timeout != -1:
         msg = "can't specify a timeout for a non-blocking call"
@@ -79,18 +84,24 @@ def _waited_for() -> tuple[str | None, Callable[[], bool] | None, object]:
 class Lock:
     """``threading.Lock``: not reentrant; any thread may release it."""
 
-    def __init__(self) -> None:
+    def __init__(self, waiter_of: str | None = None) -> None:
         self._locked = False
         self._owner: Actor | None = None
         self._sleeper: Waiter | None = None
-        self._name = created_at()
+        # A Condition's private waiter lock (``Condition.wait`` makes one per wait): taking it
+        # fresh and notify() releasing it are no steps of their own; sleeping on it is "wait".
+        self._waiter_of = waiter_of
+        self._name = waiter_of or _name(created_at())
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         _check_timeout(blocking, timeout)
         w = world()
         if w is None:
             return self._acquire_outside()
-        checkpoint("acquire", lock=self._name)
+        if self._waiter_of is None:
+            checkpoint("acquire", lock=self._name)
+        elif self._locked:
+            checkpoint("wait", cond=self._waiter_of)
         if not self._locked:
             self._take()
             return True
@@ -142,7 +153,7 @@ class Lock:
         return True
 
     def release(self) -> None:
-        if world() is not None:
+        if self._waiter_of is None and world() is not None:
             checkpoint("release", lock=self._name)
         if not self._locked:
             msg = "release unlocked lock"
@@ -183,7 +194,7 @@ class RLock:
     def __init__(self) -> None:
         self._owner: Actor | None = None
         self._count = 0
-        self._name = created_at()
+        self._name = _name(created_at())
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         _check_timeout(blocking, timeout)
@@ -272,8 +283,9 @@ def block_on(ready: Callable[[], bool], what: str, on: object,
 def queue_of(condition: Any) -> WaitQueue:
     """The wait queue that records a ``threading.Condition``'s sleepers and notifies."""
     queue = condition.__dict__.get("_schedfuzz_queue")
-    if queue is None:
-        queue = condition._schedfuzz_queue = WaitQueue(f"Condition {created_at(3)}")
+    if queue is None:  # named as its lock is: where the condition was made
+        site = getattr(condition._lock, "_name", None) or created_at(3)
+        queue = condition._schedfuzz_queue = WaitQueue(f"Condition {site}")
     return queue  # type: ignore[no-any-return]
 
 
@@ -281,9 +293,11 @@ _REAL_NOTIFY = _THREADING.Condition.notify
 
 
 def notify(self: Any, n: int = 1) -> None:
-    """``Condition.notify`` that also records the wake-up, lost when nobody waits."""
+    """``Condition.notify`` as a step of its own, which also records the wake-up (lost when
+    nobody waits), so a missed wakeup's message points at the notify in the trace."""
     if world() is not None:
         queue = queue_of(self)
+        checkpoint("notify", cond=queue.name.removeprefix("Condition "))
         if self._waiters:
             queue.note_woken()
         else:
@@ -292,5 +306,9 @@ def notify(self: Any, n: int = 1) -> None:
 
 
 def allocate_lock(*_: Any) -> Lock:
-    """``_thread.allocate_lock`` / ``threading._allocate_lock``."""
+    """``_thread.allocate_lock`` / ``threading._allocate_lock`` (``threading.Lock``)."""
+    caller = sys._getframe(1)
+    if caller.f_code is _COND_WAIT and world() is not None:
+        condition = caller.f_locals.get("self")
+        return Lock(waiter_of=queue_of(condition).name.removeprefix("Condition "))
     return Lock()

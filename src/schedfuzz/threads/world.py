@@ -46,6 +46,14 @@ class World:
         self.now = MONOTONIC_START
         self.threads: dict[int, Any] = {}  # actor id -> its Thread-like object
         self.deadlines: dict[int, float] = {}  # actor id -> deadline of its timed wait
+        self.made_at: dict[str, int] = {}  # creation site -> locks made there so far
+
+    def name_at(self, site: str) -> str:
+        """A lock's name: where it was made, numbered from the second one made there (two
+        accounts' locks, ``bank.py:7 Account.__init__`` and ``... #2``), in creation order,
+        which a run fixes."""
+        count = self.made_at[site] = self.made_at.get(site, 0) + 1
+        return site if count == 1 else f"{site} #{count}"
 
     def __schedfuzz_state__(self) -> object:
         # What decides the future: the time and who waits until when. Threads are reached
