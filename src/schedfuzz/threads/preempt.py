@@ -112,7 +112,8 @@ _CODE_CACHE: dict[str, dict[str, types.CodeType]] = {}
 
 def _instrumented_codes(module: types.ModuleType) -> dict[str, types.CodeType]:
     """qualname -> instrumented code, for every function the module's source defines."""
-    cached = _CODE_CACHE.get(module.__name__)
+    key = f"{module.__name__}@{getattr(module, '__file__', '')}"  # two versions, two keys
+    cached = _CODE_CACHE.get(key)
     if cached is not None:
         return cached
     try:
@@ -132,7 +133,7 @@ def _instrumented_codes(module: types.ModuleType) -> dict[str, types.CodeType]:
             if isinstance(const, types.CodeType):
                 found[getattr(const, "co_qualname", const.co_name)] = const
                 stack.append(const)
-    _CODE_CACHE[module.__name__] = found
+    _CODE_CACHE[key] = found
     return found
 
 
