@@ -73,8 +73,9 @@ def report_events(outcome: Outcome) -> None:
 
 
 def cycle_without_livelock(oracle: ScheduleOracle, outcome: Outcome) -> bool:
-    """A cycling schedule that failed other than by a livelock: reject it (module docstring)."""
-    return oracle.plan.cycle_from is not None and outcome.kind != "livelock"
+    """A cycling schedule that failed other than by a livelock (or its step bound): reject it
+    (module docstring)."""
+    return oracle.plan.cycle_from is not None and outcome.kind not in ("livelock", "step_bound")
 
 
 def check(outcome: Outcome, oracle: ScheduleOracle) -> None:

@@ -4,7 +4,9 @@ Each Hypothesis test case runs the scenario once under a drawn ``ScheduleOracle`
 (``schedfuzz.strategies``: a deviation plan or a walk), with the rules of the ``@fuzz`` test body
 (``schedfuzz.fuzz``): events for every case, a cycling schedule that fails other than by a
 livelock rejected. After the first failure three stages follow, all within
-``Budget.shrink_seconds`` of it:
+``Budget.shrink_seconds`` of it and by the deadline of ``Budget.seconds`` (with
+``Budget.shrink_runs``, run counts share the work instead, and the same failure reduces to the
+same schedule on any machine):
 
 1. Hypothesis looks a little further for failures of other kinds and shrinks each, for at most
    a third of the time and no more than ``HYPOTHESIS_SHRINK_CAP`` (as in any Hypothesis test:
@@ -17,6 +19,11 @@ livelock rejected. After the first failure three stages follow, all within
    report's outcome;
 3. the result is run once more, as a replay will run it; a scenario that then fails otherwise
    depends on something the scheduler does not control, and says so.
+
+A search without a failure, or whose failure is a ``StepBound``, ends with the pumping step
+(``schedfuzz.engines.pump``): the few longest runs are searched for a fair cycle of the control
+state, whose decisions are repeated to ``max_steps``: a livelock whose data grows (a round
+counter) is reported there, as no drawn schedule sustains it.
 
 Hypothesis has no wall-clock limit a caller can set, so the test body watches the clock and stops
 Hypothesis with a private ``BaseException`` (one it does not take for a failure).
@@ -33,9 +40,11 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject
 from hypothesis.errors import Flaky, HypothesisException
 
+from schedfuzz._core import clock
+from schedfuzz.engines import pump
 from schedfuzz.errors import ReplayDiverged
 from schedfuzz.execute import Outcome, nondeterministic, run
-from schedfuzz.explore import PROGRESS, Budget, Report, register_engine
+from schedfuzz.explore import PROGRESS, Budget, Report, conclude, met_inexact, register_engine
 from schedfuzz.fuzz import DEFAULT_MAX_DEVIATIONS, cycle_without_livelock, report_events
 from schedfuzz.minimal import reduce, same_failure, size
 from schedfuzz.scenario import ScenarioInfo
@@ -100,14 +109,16 @@ class _Search:
     best: dict[tuple[str, str], Outcome] = attrs.field(factory=dict)
     # the latest failing runs, to find the outcome behind each exception Hypothesis reports
     recent: list[tuple[BaseException, Outcome]] = attrs.field(factory=list)
+    inexact: list[str] = attrs.field(factory=list)  # uncomparable values the runs met
+    longest: pump.Longest = attrs.field(factory=pump.Longest)  # runs to pump after the search
+    deadline: float | None = None  # when the whole exploration ends (``schedfuzz._core.clock``)
+    search_deadline: float | None = None  # ... and the search alone
 
     def body(self, oracle: ScheduleOracle) -> None:
-        now = time.perf_counter()
-        if self.first_failure is None:
-            if self.budget.seconds is not None and now - self.started >= self.budget.seconds:
-                raise _TimeUp
-        elif now - self.found_at >= min(self.budget.shrink_seconds * HYPOTHESIS_SHRINK_SHARE,
-                                        HYPOTHESIS_SHRINK_CAP):
+        deadline = self.search_deadline if self.first_failure is None else self.deadline
+        if deadline is not None and clock.now() >= deadline:
+            raise _TimeUp
+        if self.first_failure is not None and self.shrunk_enough():
             raise _TimeUp
         outcome = run(self.info, oracle=oracle, settings=self.settings, **self.params)
         if self.first_failure is None:
@@ -116,10 +127,13 @@ class _Search:
         else:
             self.later_runs += 1
         report_events(outcome)
+        if outcome.result.inexact:
+            met_inexact(self.inexact, outcome.result.inexact)
         error = outcome.error
         if error is None:
             if not outcome.result.decisions:
                 raise _NoChoices
+            self.longest.offer(outcome.result)
             return
         if cycle_without_livelock(oracle, outcome):
             reject()
@@ -168,8 +182,27 @@ class _Search:
     def nondeterministic(self, what: str, schedule: Schedule | None = None) -> ReplayDiverged:
         return nondeterministic(self.info, self.params, what, schedule)
 
+    def shrunk_enough(self) -> bool:
+        """Hypothesis's share of shrinking is spent: with ``Budget.shrink_runs``, its share of
+        the runs (``shrink_seconds`` only as a safety net, so the result does not depend on
+        the machine's speed); else its share of ``shrink_seconds``, up to the cap."""
+        budget = self.budget
+        spent = time.perf_counter() - self.found_at
+        if budget.shrink_runs is not None:
+            return (self.later_runs >= budget.shrink_runs * HYPOTHESIS_SHRINK_SHARE
+                    or spent >= budget.shrink_seconds)
+        return spent >= min(budget.shrink_seconds * HYPOTHESIS_SHRINK_SHARE,
+                            HYPOTHESIS_SHRINK_CAP)
+
+    def left(self) -> float | None:
+        """Seconds left of ``Budget.seconds`` (None: no time limit)."""
+        return None if self.deadline is None else max(0.0, self.deadline - clock.now())
+
     def explore(self) -> Report:
         self.started = time.perf_counter()
+        now = clock.now()
+        self.deadline = self.budget.ends_at(now)
+        self.search_deadline = self.budget.search_ends_at(now)
         report = Report(self.info, dict(self.params), "hypothesis")
         raised: Exception | None = None
         timed_out = False
@@ -178,7 +211,8 @@ class _Search:
         except _TimeUp:
             timed_out = True
         except _NoChoices:
-            report.complete = True
+            conclude(report, "complete", "exhausted", livelocks_checked=True,
+                     inexact=self.inexact)
             report.note = ("complete: the scenario has no choice points, so every schedule is "
                            "one run")
         except Exception as exc:
@@ -188,21 +222,39 @@ class _Search:
         if self.first_failure is None:
             if raised is not None:
                 raise raised  # before any failure of the program: misuse, or a bug of ours
+            left = self.left()
+            if not timed_out and not report.complete and pump.after_search(
+                    report, self.settings, self.longest, inexact=self.inexact,
+                    deadline=None if left is None else time.perf_counter() + left):
+                return report
             if timed_out:
-                report.note = (f"time limit ({self.budget.seconds}s) reached after "
+                limit = self.budget.search_seconds or self.budget.seconds
+                report.note = (f"time limit ({limit}s) reached after "
                                f"{self.schedules} schedules")
+            if not report.complete:
+                conclude(report, "sampled", "seconds" if timed_out else "max_schedules"
+                         if self.schedules >= self.budget.max_schedules else "no_new_schedules",
+                         inexact=self.inexact)
             return report
         outcomes = self.reported(None if timed_out else raised)
         return self.finish(report, outcomes, timed_out)
 
     def finish(self, report: Report, outcomes: list[Outcome], timed_out: bool) -> Report:
         shrink_seconds = time.perf_counter() - self.found_at
-        deadline = time.perf_counter() + max(0.0, self.budget.shrink_seconds - shrink_seconds)
+        allowed = max(0.0, self.budget.shrink_seconds - shrink_seconds)
+        left = self.left()  # what is left of Budget.seconds bounds the reduction too
+        deadline = time.perf_counter() + (allowed if left is None else min(allowed, left))
         # each failure gets an equal share of the time left; the smallest after it is reported
         reduced = []
+        runs = self.budget.shrink_runs
+        runs_left = None if runs is None else max(0, runs - self.later_runs)
         for i, each in enumerate(outcomes):
             share = max(0.0, deadline - time.perf_counter()) / (len(outcomes) - i)
-            reduced.append((reduce(each, seconds=share), each))
+            run_share = None if runs_left is None else runs_left // (len(outcomes) - i)
+            minimal = reduce(each, seconds=share, max_runs=run_share)
+            if runs_left is not None:
+                runs_left = max(0, runs_left - minimal.runs)
+            reduced.append((minimal, each))
         reduced.sort(key=lambda pair: size(pair[0].outcome))
         (minimal, shrunk), others = reduced[0], [m.outcome for m, _ in reduced[1:]]
         final = run(self.info, schedule=minimal.outcome.schedule, settings=self.settings,
@@ -222,6 +274,7 @@ class _Search:
                 for o in others))
         report.outcome = final
         report.verdict = final.kind
+        conclude(report, "none", "failure", inexact=self.inexact)
         report.note = "; ".join(n for n in notes if n)
         report.stats = {
             "found_by": self.found_by,
@@ -233,6 +286,9 @@ class _Search:
             "minimise_runs": minimal.runs,
             "distinct_failures": len(outcomes),
         }
+        if final.kind == "step_bound":  # a cycle that outran max_steps: pump it
+            self.longest.offer(shrunk.result)
+            pump.after_step_bound(report, self.settings, self.longest, inexact=self.inexact)
         return report
 
 
@@ -242,9 +298,10 @@ def hypothesis_engine(info: ScenarioInfo, params: dict[str, Any], settings: Sett
     """Search ``info``'s schedules with Hypothesis, reduce the first failure, report it.
 
     ``budget.max_schedules`` is Hypothesis's ``max_examples`` and ``budget.seed`` its seed (the
-    same seed, the same search). ``budget.seconds`` ends the search (nothing found);
+    same seed, the same search). ``budget.seconds`` bounds all of it, search and reduction;
     ``budget.shrink_seconds``, counted from the first failure, bounds Hypothesis's shrinking
-    (a third of it) and the reduction after it (the best failure seen is reported). Hypothesis's
+    (a third of it) and the reduction after it (the best failure seen is reported), within
+    what is left of ``budget.seconds``. Hypothesis's
     own output is silenced. If it reports several distinct failures, the one with the fewest
     preemptions is the report's outcome and the note lists the others.
     """

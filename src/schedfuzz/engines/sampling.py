@@ -12,6 +12,11 @@ Each worker scans its own indices in increasing order and publishes its first fa
 shared cell; a worker stops once its next index is above the best one published, since it can no
 longer win. Only the winner's decisions cross the process boundary; the parent replays them to
 rebuild the full ``Outcome`` (trace, verdict) and shrinks it with ``schedfuzz.shrink``.
+
+Each scan also keeps its few longest runs without a verdict (``pump.Longest``). A search that
+found nothing, or only a ``StepBound``, hands them to the pumping step (``pump``), which repeats
+a fair cycle of the control state a walk went round once or twice: a livelock whose data grows,
+which no sampled schedule sustains, is reported there.
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ from typing import Any, Protocol
 
 import attrs
 
+from schedfuzz._core import clock
 from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import Runner
+from schedfuzz.engines import pump
 from schedfuzz.engines.processes import context, find_again, gather, importable, raise_failure
 from schedfuzz.execute import nondeterministic, run
-from schedfuzz.explore import PROGRESS, Budget, Report
+from schedfuzz.explore import PROGRESS, Budget, Report, conclude, met_inexact
 from schedfuzz.minimal import fewest_preemptions
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.schedule import Schedule
@@ -69,6 +76,9 @@ class Scan:
     found: Found | None = None
     error: str | None = None
     single: bool = False  # a run met no choice point: every schedule is that same run
+    timed_out: bool = False  # ``Budget.seconds`` ended the scan
+    inexact: list[str] = attrs.field(factory=list)  # uncomparable values the runs met
+    longest: pump.Longest = attrs.field(factory=pump.Longest)  # runs to pump after the scan
 
 
 def _factory(ref: str) -> SamplerFactory:
@@ -81,7 +91,7 @@ def _scan(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget
           factory: tuple[str, dict[str, Any]], indices: range, best: Any = None) -> Scan:
     """Run the schedules ``indices`` in order until the first failure or a limit."""
     started = time.perf_counter()
-    deadline = None if budget.seconds is None else started + budget.seconds
+    deadline = budget.search_ends_at(clock.now())
     ref, options = factory
     sampler = _factory(ref)(info, params, settings, budget.seed, **options)
     scan = Scan()
@@ -89,9 +99,12 @@ def _scan(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget
     for index in indices:
         if best is not None and index > best.value:
             break  # another worker already failed at a smaller index: this one cannot win
-        if deadline is not None and time.perf_counter() >= deadline:
+        if deadline is not None and clock.now() >= deadline:
+            scan.timed_out = True
             break
         result = Runner(fn, params, sampler.oracle(index), settings).run()
+        if result.inexact:  # met by the run loop's lasso check, past ``lasso_after``
+            met_inexact(scan.inexact, result.inexact)
         scan.schedules += 1
         PROGRESS["schedules"] = scan.schedules
         if result.error is not None:
@@ -105,6 +118,7 @@ def _scan(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget
         if not result.decisions and result.lasso is None:
             scan.single = True
             break
+        scan.longest.offer(result)
     return scan
 
 
@@ -122,7 +136,7 @@ def _worker(spec: tuple[str, str, dict[str, Any], Settings, Budget, tuple[str, d
 
 
 def _parallel(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget: Budget,
-              factory: tuple[str, dict[str, Any]]) -> tuple[int, Found | None, bool]:
+              factory: tuple[str, dict[str, Any]]) -> tuple[int, Found | None, Scan]:
     n = int(budget.workers)
     total = int(budget.max_schedules)
     ctx = context()
@@ -140,8 +154,13 @@ def _parallel(info: ScenarioInfo, params: dict[str, Any], settings: Settings, bu
         raise_failure(errors[0], "a worker process")
     found = [s.found for s in scans if s is not None and s.found is not None]
     schedules = sum(s.schedules for s in scans if s is not None)
-    single = any(s.single for s in scans if s is not None)
-    return schedules, min(found, key=lambda f: f.index) if found else None, single
+    done = [s for s in scans if s is not None]
+    summary = Scan(single=any(s.single for s in done), timed_out=any(s.timed_out for s in done))
+    for s in done:
+        met_inexact(summary.inexact, s.inexact)
+    for s in done:
+        summary.longest.merge(s.longest)
+    return schedules, min(found, key=lambda f: f.index) if found else None, summary
 
 
 def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Settings,
@@ -155,6 +174,8 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
     """
     factory = (factory_ref, options)
     started = time.perf_counter()
+    if budget.deadline is None and budget.seconds is not None:  # called without explore()
+        budget = attrs.evolve(budget, deadline=clock.now() + budget.seconds)
     note = ""
     workers = int(budget.workers)
     if workers > 1 and not importable(info):
@@ -162,18 +183,25 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
                 "(a registered name or a module-level function). ")
         workers = 1
     if workers > 1:
-        schedules, found, single = _parallel(info, params, settings, budget, factory)
+        schedules, found, scan = _parallel(info, params, settings, budget, factory)
     else:
         scan = _scan(info, params, settings, budget, factory, range(int(budget.max_schedules)))
-        schedules, found, single = scan.schedules, scan.found, scan.single
+        schedules, found = scan.schedules, scan.found
     report = Report(info, dict(params), engine, schedules=schedules,
                     stats={"workers": workers, "seed": budget.seed, **options})
-    if found is None and single:
-        report.complete = True
+    if found is None and scan.single:
+        conclude(report, "complete", "exhausted", livelocks_checked=True, inexact=scan.inexact)
         report.note = note + ("verified: the scenario has a single schedule (a run met no "
                               "choice point) and it does not fail")
         return report
+    if found is None and not scan.timed_out and pump.after_search(
+            report, settings, scan.longest, inexact=scan.inexact,
+            deadline=None if budget.deadline is None
+            else time.perf_counter() + (budget.left() or 0.0)):
+        return report
     if found is None:
+        conclude(report, "sampled", "seconds" if scan.timed_out else "max_schedules",
+                 inexact=scan.inexact)
         report.note = note + (f"no failure in {schedules} sampled schedules "
                               "(a sample, not a proof)")
         return report
@@ -184,13 +212,17 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
     if outcome.kind != found.kind:
         raise nondeterministic(info, params, f"schedule {found.index} gave {found.kind}, and "
                                              f"its replay gave {outcome.kind}", outcome.schedule)
-    shrink_started = time.perf_counter()
-    shrunk = shrink(outcome, seconds=budget.shrink_seconds)
-    # The time the shrinker left goes to the exhaustive search below its preemption count.
-    fewest = fewest_preemptions(shrunk.outcome, seconds=budget.shrink_seconds - (
-        time.perf_counter() - shrink_started))
+    shrink_started = clock.now()
+    shrink_for = budget.shrink_time()  # within what is left of budget.seconds
+    runs = budget.shrink_runs
+    shrunk = shrink(outcome, seconds=shrink_for, max_runs=runs)
+    # The time (and runs) the shrinker left go to the exhaustive search below its count.
+    fewest = fewest_preemptions(shrunk.outcome, seconds=shrink_for - (
+        clock.now() - shrink_started),
+        max_runs=None if runs is None else max(0, runs - shrunk.runs))
     report.outcome = fewest.outcome
     report.verdict = fewest.outcome.kind
+    conclude(report, "none", "failure", inexact=scan.inexact)
     report.stats.update(shrunk.stats())
     count = fewest.outcome.result.preemptions
     report.note = note + (f"{found.kind} at schedule {found.index}; shrunk from "
@@ -198,4 +230,7 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
                           f"preemption{'' if count == 1 else 's'} in "
                           f"{shrunk.runs + fewest.runs} replays"
                           + (f"; {fewest.note}" if fewest.note else ""))
+    if fewest.outcome.kind == "step_bound":  # a cycle that outran max_steps: pump it
+        scan.longest.offer(outcome.result)
+        pump.after_step_bound(report, settings, scan.longest, inexact=scan.inexact)
     return report
