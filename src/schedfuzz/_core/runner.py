@@ -13,8 +13,8 @@ next trap and switches back to the hub, never to another actor. At every schedul
 The default policy keeps the current actor unless it blocked, finished, yielded or ran
 ``fair_quantum`` steps in a row while others were enabled; then it moves to the next enabled actor
 after it in spawn order. That policy is fair, so a run that follows it for ``max_steps`` without
-finishing is evidence of a livelock (a bound), and a repeated state found by the lasso detector is
-proof of one.
+finishing ends in a ``StepBound`` (a bound: evidence of a livelock, not a proof), and a repeated
+state found by the lasso detector is proof of one.
 
 Determinism: actors live in a list in spawn order, ids come from a counter, no set of actors is
 ever iterated and no ``id()`` decides an order.
@@ -33,9 +33,11 @@ from schedfuzz._core import detect, endless, traps
 from schedfuzz._core.actor import Actor, ActorState
 from schedfuzz._core.fingerprint import (
     LassoDetector,
+    Memo,
     actor_outline,
     actor_position,
     freeze,
+    inexact_in,
     position_only,
 )
 from schedfuzz._core.oracle import DefaultOracle, Oracle
@@ -52,6 +54,7 @@ from schedfuzz.settings import Settings
 __all__ = ["RunResult", "Runner"]
 
 RUNNABLE = ActorState.RUNNABLE
+INEXACT_KEPT = 5  # descriptions of uncomparable values a run keeps: enough to name the fix
 
 
 def _by_aid(actor: Actor) -> int:
@@ -64,11 +67,13 @@ class RunResult:
 
     Attributes:
         error: the verdict (a ``ScheduleFailure``), an actor's own exception, or None.
-        kind: ``"ok"``, ``"failure"``, ``"deadlock"``, ``"hang"``, ``"missed_wakeup"`` or
-            ``"livelock"``.
+        kind: ``"ok"``, ``"failure"``, ``"deadlock"``, ``"hang"``, ``"missed_wakeup"``,
+            ``"livelock"`` or ``"step_bound"``.
         decisions / widths: the answer and the number of enabled actors at each choice point.
         values: ``(step, index)`` of each value a ``choose`` took (the index is a decision too).
         lasso: for a proved livelock, ``(first_step, end_step, first_decision, end_decision)``.
+        inexact: values the run's fingerprints met that they cannot compare by content, with
+            where (``Runner.inexact``): its states were never taken for equal to others.
     """
 
     kind: str
@@ -81,6 +86,7 @@ class RunResult:
     actor: str | None = None
     lasso: tuple[int, int, int, int] | None = None
     values: list[tuple[int, int]] = attrs.field(factory=list)
+    inexact: tuple[str, ...] = ()
 
 
 def _actor_body(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -125,6 +131,10 @@ class Runner:
         self.finals: list[Callable[[], Any]] = []
         self.runaway = False  # the watchdog has raised RunawayInterrupt in the running actor
         self.stuck = False  # ... which never landed, so it sent a SIGINT instead
+        # The scenario's own code running in the hub (the scenario function, an invariant, an
+        # end check, the snapshot, a wait predicate), for the watchdog, and what it is.
+        self.outside: Callable[..., Any] | None = None
+        self.outside_kind = ""
         self.lasso: tuple[int, int, int, int] | None = None
         self.culprit: str | None = None  # the actor whose exception or step failed the run
         self.dirty = True  # the runnable set changed since the last step
@@ -132,6 +142,18 @@ class Runner:
         self.runnable: list[Actor] = []  # at the current choice point, in spawn order
         self.data_choice = False  # the oracle is asked for a value (``choose``), not an actor
         self.values: list[tuple[int, int]] = []  # (step, index) of every ``choose`` decided
+        # Values the fingerprints met that they cannot compare (``fingerprint.Inexact``), with
+        # where: a few, each once. Not empty: some state of this run equals no other.
+        self.inexact: list[str] = []
+        self._inexact_kinds: set[str] = set()  # what was described already (membership only)
+        # Whether the last fingerprint (``_fingerprint``) holds an ``Inexact``: a search that
+        # keys states by hash cannot tell from the key (a freed token's identity is reused).
+        self.fingerprint_inexact = False
+        # Called after teardown, last registered first, however the run ended (a threaded
+        # run's patches are undone here).
+        self.cleanups: list[Callable[[], None]] = []
+        # Actors the run does not wait for (daemon threads): once only they are live, it ends.
+        self.background: Callable[[Actor], bool] | None = None
 
     def __schedfuzz_state__(self) -> object:
         return ()  # frames of traps hold the runner; its own state is fingerprinted explicitly
@@ -167,22 +189,33 @@ class Runner:
         watch(self, True)
         error: BaseException | None = None
         try:
+            self.outside, self.outside_kind = self.setup, "scenario function"
             self.setup(**self.params)
+            self.outside = None
             if not self.actors:
                 msg = f"scenario {getattr(self.setup, '__name__', self.setup)!r} spawned no actor"
                 raise InvalidArgument(msg)
             error = self._loop()
-        except RunawayInterrupt:  # landed in the hub by a hair; blame the last actor
-            error = endless.runaway(self, self.current, None)
+        except RunawayInterrupt as exc:
+            # In a callback outside actors; else it landed in the hub by a hair: blame the
+            # last actor.
+            error = (endless.runaway_outside(self, exc) if self.outside is not None
+                     else endless.runaway(self, self.current, None))
+        except KeyboardInterrupt as exc:
+            if not (self.stuck and self.outside is not None):
+                raise  # the user's Ctrl-C
+            error = endless.runaway_outside(self, exc)  # the watchdog's, into a blocking call
         finally:
             self._teardown()
             watch(self, False)
             traps.LOCAL.runner = None
+            for cleanup in reversed(self.cleanups):
+                cleanup()
         kind = "ok" if error is None else getattr(error, "kind", "failure")
         if isinstance(error, ScheduleFailure):
             error.trace = self.trace
         return RunResult(kind, error, self.trace, self.decisions, self.widths, self.preemptions,
-                         self.step, self.culprit, self.lasso, self.values)
+                         self.step, self.culprit, self.lasso, self.values, tuple(self.inexact))
 
     def _loop(self) -> BaseException | None:
         # The hot path: everything per step lives in locals; the slow checks (step bound, lasso
@@ -374,14 +407,17 @@ class Runner:
 
     def _recheck_predicates(self) -> None:
         still = []
+        self.outside_kind = "wait predicate"
         for actor in self.predicate_blocked:
             block = actor.block
             if block is None or block.until is None:
                 continue
+            self.outside = block.until
             if block.until():
                 traps.unpark(actor)
             else:
                 still.append(actor)
+        self.outside = None
         self.predicate_blocked = still
 
     def _retire(self, actor: Actor) -> None:
@@ -389,16 +425,77 @@ class Runner:
         actor.block = None
         self.live.remove(actor)
         self.dirty = True
+        background = self.background
+        if background is not None and self.live and all(map(background, self.live)):
+            # Only actors the run does not wait for are left (daemon threads once the
+            # others have ended): the run is over, as a program ends with its last
+            # non-daemon thread. Teardown ends their greenlets.
+            for other in self.live:
+                other.state = ActorState.DONE
+                other.block = None
+            self.live.clear()
 
     def _fingerprint(self) -> Any:
-        memo: dict[int, int] = {}
-        snap = freeze(self.snapshot(), memo) if self.snapshot is not None else None
-        return self._state(snap, lambda actor: actor_position(actor, memo))
+        memo = Memo()
+        snap = freeze(self._snapshot(), memo) if self.snapshot is not None else None
+        if memo.met:
+            code = getattr(self.snapshot, "__code__", None)
+            where = (f"{code.co_filename.rsplit('/', 1)[-1]}:{code.co_firstlineno}"
+                     if code is not None else repr(self.snapshot))
+            self._met_inexact(memo, 0, lambda: [f"{t.what} in snapshot() at {where}"
+                                                for t in memo.met])
+
+        def position(actor: Actor) -> Any:
+            before = len(memo.met)
+            image = actor_position(actor, memo)
+            if len(memo.met) != before:
+                self._met_inexact(memo, before, lambda: inexact_in(actor, Memo()))
+            return image
+
+        state = self._state(snap, position)
+        self.fingerprint_inexact = bool(memo.met)
+        return state
+
+    def _met_inexact(self, memo: Memo, since: int, where: Callable[[], list[str]]) -> None:
+        """Record that this fingerprint met values it cannot compare (``memo.met[since:]``),
+        with where they are (``where()``, slow: only for a kind not described before)."""
+        kinds = self._inexact_kinds
+        new = [t.what for t in memo.met[since:] if t.what not in kinds]
+        if not new and self.inexact:
+            return
+        kinds.update(new)
+        found = where() or [f"{what} (place not found)" for what in new]
+        for what in found:
+            if what not in self.inexact and len(self.inexact) < INEXACT_KEPT:
+                self.inexact.append(what)
 
     def _outline(self) -> Any:
         """``outline_of(self._fingerprint())``, without freezing any frame's values."""
-        snap = freeze(self.snapshot(), {}) if self.snapshot is not None else None
+        snap = freeze(self._snapshot(), Memo()) if self.snapshot is not None else None
         return self._state(snap, actor_outline)
+
+    def _snapshot(self) -> Any:
+        """Call the scenario's ``snapshot()`` callback, watched like an actor; an exception it
+        raises says it came from there (it is the scenario's bug, not a schedule's)."""
+        fn = self.snapshot
+        assert fn is not None  # internal: callers check
+        self.outside, self.outside_kind = fn, "snapshot()"
+        try:
+            value = fn()
+        except Exception as exc:
+            self.outside = None
+            exc.add_note(f"raised in the scenario's snapshot() callback, at "
+                         f"{endless.innermost(exc.__traceback__)}, at step {self.step}")
+            raise
+        self.outside = None
+        return value
+
+    def outside_name(self) -> str:
+        """The callback outside actors that is running, in words ("invariant check_sum")."""
+        if self.outside_kind == "snapshot()":
+            return "the scenario's snapshot()"
+        name = getattr(self.outside, "__name__", None) or repr(self.outside)
+        return f"{self.outside_kind} {name}"
 
     def _state(self, snap: Any, position: Callable[[Actor], Any]) -> Any:
         cur = self.current
@@ -410,10 +507,13 @@ class Runner:
 
     def _check(self, checks: list[Callable[[], Any]], actor: Actor | None) -> BaseException | None:
         """Run invariants (after ``actor``'s step) or end checks (``actor`` is None)."""
+        self.outside_kind = "end check" if actor is None else "invariant"
         for check in checks:
+            self.outside = check
             try:
                 check()
             except Exception as exc:
+                self.outside = None
                 name = getattr(check, "__name__", repr(check))
                 if actor is None:
                     exc.add_note(f"end check {name} failed once every actor had finished "
@@ -422,6 +522,7 @@ class Runner:
                     exc.add_note(f"invariant {name} failed after step {self.step - 1} "
                                  f"({actor.name})")
                 return exc
+        self.outside = None
         return None
 
     def _finish(self) -> BaseException | None:
