@@ -21,9 +21,24 @@ def test_two_setup_commands_are_on_the_first_screen() -> None:
     assert "python3 -m pytest" in first_screen
 
 
+def test_first_example_is_an_unmodified_threaded_test_that_fails_as_described() -> None:
+    namespace: dict[str, object] = {"__name__": "readme_threads"}
+    exec(blocks("python")[0], namespace)  # plain threading code, plus one decorator line
+    assert "schedfuzz" not in blocks("python")[0].split("class Account")[1].split("@")[0]
+    test = namespace["test_two_tellers_never_overdraw"]
+    info = test.__schedfuzz_scenario__  # type: ignore[attr-defined]
+    report = explore(info, engine_name="dfs", budget=Budget(max_preemptions=2))
+    assert report.verdict == "failure"
+    assert report.outcome is not None
+    assert report.outcome.result.preemptions == 1
+    assert str(report.outcome.error).startswith("balance -60")
+    assert "AssertionError: balance -60" in README.read_text()
+    assert set(report.outcome.result.trace.names) == {"MainThread", "teller-0", "teller-1"}
+
+
 def test_guide_scenario_fails_with_the_trace_the_readme_shows() -> None:
     namespace: dict[str, object] = {"__name__": "readme_guide"}
-    exec(blocks("python")[0], namespace)  # the scenario, registered as bank.transfer
+    exec(blocks("python")[1], namespace)  # the scenario, registered as bank.transfer
     report = explore("bank.transfer", budget=Budget(max_schedules=300, seed=0))
     assert report.verdict == "failure"
     assert report.outcome is not None

@@ -123,7 +123,7 @@ def _replay_command(info: ScenarioInfo, params: dict[str, Any], schedule: Schedu
     options = "".join(f" -p {shlex.quote(f'{k}={v!r}')}" for k, v in params.items())
     if getattr(info.fn, "__schedfuzz_threaded__", False):  # a plain threaded function
         options += " --threads"
-        preempt_in = info.fn.__schedfuzz_preempt_in__
+        preempt_in = getattr(info.fn, "__schedfuzz_preempt_in__", ())
         if preempt_in:
             options += f" --preempt-in {','.join(preempt_in)}"
     return f"schedfuzz replay-one {findable_name(info)}{options} --schedule {schedule.encode()}"

@@ -12,7 +12,7 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import ScriptOracle, checkpoint, spawn
 from schedfuzz._core import framestack, traps
-from schedfuzz._core.fingerprint import Inexact, Memo, freeze
+from schedfuzz._core.freeze import Inexact, Memo, freeze
 from schedfuzz._core.runner import Runner
 from schedfuzz.explore import Budget, explore
 

@@ -77,4 +77,6 @@ def test_every_module_has_a_docstring_and_stays_small() -> None:
             text = path.read_text()
             if path.name != "__init__.py" or text.strip():
                 assert ast.get_docstring(ast.parse(text)), path
-            assert text.count("\n") <= 450, f"{path} has {text.count(chr(10))} lines"
+            # Modules are cut by concept, not by length; this only flags one that has grown
+            # into several concepts.
+            assert text.count("\n") <= 750, f"{path} has {text.count(chr(10))} lines"

@@ -12,7 +12,8 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import ScriptOracle, checkpoint, spawn
 from schedfuzz._core import framestack
-from schedfuzz._core.fingerprint import code_key, freeze
+from schedfuzz._core.codekey import code_key
+from schedfuzz._core.freeze import freeze
 
 
 def test_closures_compare_by_code_and_captured_values() -> None:
@@ -40,7 +41,7 @@ def test_code_is_named_by_its_place_and_what_it_does() -> None:
 def test_fingerprints_are_the_same_in_every_process() -> None:
     """What a saved search needs to find its states again: code, builtins (an iterator's
     recipe names ``iter``), classes and sets frozen alike under any PYTHONHASHSEED."""
-    script = ("import schedfuzz._core.fingerprint as f, schedfuzz.sync as s; "
+    script = ("import schedfuzz._core.freeze as f, schedfuzz.sync as s; "
               "it = iter(range(5)); next(it); "
               "print(repr(f.freeze([s.Lock.acquire, it, len, [1].append, {'a', 'b', 'c'}, "
               "s.Lock])))")

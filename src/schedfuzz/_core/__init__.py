@@ -2,11 +2,15 @@
 
 Layering, bottom up (a module imports only those above it in this list):
 
+    clock       the one time source of budgets (replaceable in tests)
+    codekey     the name of a code object, the same in every process
+    framestack  the value stack of a suspended frame
+    freeze      values as hashable images compared by content, or Inexact
+    moduleglobals  the module globals an actor's code touches, pinned while unchanged
     actor       Actor and Block records, ActorState
-    traps       the only functions that switch an actor to the scheduler (checkpoint, park, ...)
     waitqueue   the one park/unpark structure every blocking primitive is built on
     trace       per-step records and the per-actor table
-    fingerprint state freezing and lasso (livelock) detection
+    fingerprint actors' positions, the state outline, and lasso (livelock) detection
     oracle      the decision sources the runner asks
     wakeprobe   resuming a stuck sleeper with a wake-up: would it go on?
     detect      classifying a stuck run: deadlock, missed wakeup, hang

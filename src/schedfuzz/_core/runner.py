@@ -33,13 +33,12 @@ from schedfuzz._core import detect, endless, traps
 from schedfuzz._core.actor import Actor, ActorState
 from schedfuzz._core.fingerprint import (
     LassoDetector,
-    Memo,
     actor_outline,
     actor_position,
-    freeze,
     inexact_in,
     position_only,
 )
+from schedfuzz._core.freeze import Memo, freeze
 from schedfuzz._core.oracle import DefaultOracle, Oracle
 from schedfuzz._core.trace import Trace
 from schedfuzz._core.watchdog import RunawayInterrupt, watch

@@ -198,7 +198,7 @@ def threads_of(info: ScenarioInfo) -> tuple[str, ...] | None:
     with line-level points; None for any other scenario."""
     if not getattr(info.fn, "__schedfuzz_threaded__", False):
         return None
-    return tuple(info.fn.__schedfuzz_preempt_in__)
+    return tuple(getattr(info.fn, "__schedfuzz_preempt_in__", ()))
 
 
 def verdict_label(kind: str, error: str, proved: bool | None = None) -> str:

@@ -126,7 +126,7 @@ def _threaded(ref: str | None, allow: tuple[str, ...], preempt_in: tuple[str, ..
     fn = inspect.getattr_static(module, attr, None)
     marked = inspect.getattr_static(fn, _MARKER, None)
     if isinstance(marked, ScenarioInfo) and getattr(marked.fn, "__schedfuzz_threaded__", False):
-        fn = marked.fn.__wrapped__
+        fn = getattr(marked.fn, "__wrapped__", None)
     if not isinstance(fn, types.FunctionType) or fn.__module__ != module_name:
         raise Untrusted("ref", f"{ref!r:.80} is not a function defined in {module_name}")
     for name in preempt_in:

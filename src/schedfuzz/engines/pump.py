@@ -49,7 +49,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from schedfuzz._core import traps
+from schedfuzz._core.codekey import CODE_KEYS
 from schedfuzz._core.fingerprint import actor_outline
+from schedfuzz._core.freeze import freeze
+from schedfuzz._core.moduleglobals import global_reads
 from schedfuzz._core.oracle import ReplayOracle
 from schedfuzz.engines.reads import LineTracer, readers
 from schedfuzz.errors import Livelock, ReplayDiverged
@@ -418,25 +421,20 @@ def _print(runner: Runner) -> tuple[Any, Any]:
 
 def _named_globals(runner: Runner) -> tuple[tuple[str, str, Any], ...]:
     """(module, name, frozen value) of each global the live actors' frames may touch
-    (``fingerprint.global_reads``), in name order."""
-    from schedfuzz._core import fingerprint
-
-    reads = getattr(fingerprint, "global_reads", None)
-    if reads is None:
-        return ()
+    (``moduleglobals.global_reads``), in name order."""
     found: dict[tuple[str, str], Any] = {}
     for actor in runner.live:
         frame = actor.greenlet.gr_frame
         while frame is not None:
             try:
-                groups = reads(frame.f_code, frame.f_globals)
+                groups = global_reads(frame.f_code, frame.f_globals)
             except Exception:  # nothing to name: the fingerprint still compares them
                 groups = ()
             for space, names in groups:
                 module = str(space.get("__name__", "?"))
                 for name in names:
                     if (module, name) not in found:
-                        found[module, name] = fingerprint.freeze(space.get(name, _UNBOUND))
+                        found[module, name] = freeze(space.get(name, _UNBOUND))
             frame = frame.f_back
     return tuple((m, n, found[m, n]) for m, n in sorted(found))
 
@@ -479,7 +477,7 @@ def _parts(state: tuple[Any, Any], names: list[str]) -> Iterator[tuple[str, str,
 def _diff(a: Any, b: Any, sub: tuple[str, ...], out: dict[tuple[str, ...], tuple[Any, Any]],
           ) -> None:
     """The sub-paths where two frozen values differ, named by attribute and key where the
-    frozen form shows them (``fingerprint.freeze``): a dict as ``("D", keys, values)``, an
+    frozen form shows them (``freeze.freeze``): a dict as ``("D", keys, values)``, an
     object as its type's name followed, somewhere, by its field names and their values."""
     if a == b:
         return
@@ -522,9 +520,7 @@ def _diff(a: Any, b: Any, sub: tuple[str, ...], out: dict[tuple[str, ...], tuple
 def _freevars(key: Any, count: int) -> tuple[str, ...]:
     """The closure variables of the function whose code has this ``code_key``, or positions
     when the code object is not at hand."""
-    from schedfuzz._core import fingerprint
-
-    for code, known in list(getattr(fingerprint, "_CODE_KEYS", {}).values()):
+    for code, known in list(CODE_KEYS.values()):
         if known == key and len(code.co_freevars) == count:
             return tuple(code.co_freevars)
     return tuple(f"[{i}]" for i in range(count))
