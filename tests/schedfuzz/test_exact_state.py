@@ -365,3 +365,61 @@ def test_pinned_globals_still_tell_states_apart() -> None:
     assert table_changed != first
     assert level_changed != table_changed
     assert back == first
+
+
+class _Node:
+    def __init__(self, nxt: object) -> None:
+        self.nxt = nxt
+
+
+def _chain(n: int) -> object:
+    head = None
+    for _ in range(n):
+        head = _Node(head)
+    return head
+
+
+def test_a_big_state_is_sampled_less_often_and_its_livelock_still_found(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Freezing 1,500 nodes at every fourth step would cost more than the run: past
+    ``BIG_STATE`` objects the lasso check's interval doubles, counted in objects, so every
+    machine samples the same steps, and a cycle still comes round to a sampled step."""
+    from schedfuzz._core.runner import BIG_STATE, Runner
+
+    calls = []
+    real = Runner._fingerprint
+
+    def counted(self: Runner) -> object:
+        calls.append(self.step)
+        return real(self)
+
+    monkeypatch.setattr(Runner, "_fingerprint", counted)
+
+    def walk() -> None:
+        state = {"at": _chain(1_500)}
+
+        def walker() -> None:
+            while state["at"] is not None:
+                state["at"] = state["at"].nxt
+                sf.checkpoint("step", yield_=True)
+
+        sf.spawn(walker, name="walker")
+
+    assert sf.run(walk).kind == "ok"
+    assert BIG_STATE < 1_500
+    assert len(calls) < 20  # every fourth step would be 325
+    assert calls[1] - calls[0] < calls[-1] - calls[-2]
+
+    def spin() -> None:
+        big = {"list": _chain(1_000), "flag": False}
+
+        def spinner() -> None:
+            while not big["flag"]:
+                sf.checkpoint("spin", yield_=True)
+
+        sf.spawn(spinner, name="a")
+        sf.spawn(spinner, name="b")
+
+    outcome = sf.run(spin)
+    assert outcome.kind == "livelock"
+    assert outcome.error.proved

@@ -53,6 +53,15 @@ from schedfuzz.settings import Settings
 __all__ = ["RunResult", "Runner"]
 
 RUNNABLE = ActorState.RUNNABLE
+
+# A state of more than this many objects (a long linked list being walked, say) doubles the
+# interval between the lasso check's fingerprints, up to SPARSEST steps: each costs as much as
+# thousands of steps, and a cycle of L steps is still found within L times the interval, since
+# the sampled steps come round to every position of the cycle. Counted in objects, not seconds,
+# so the same run samples the same steps on any machine. (A settled lasso's replay, at an
+# interval of 1, keeps it.)
+BIG_STATE = 500
+SPARSEST = 256
 INEXACT_KEPT = 5  # descriptions of uncomparable values a run keeps: enough to name the fix
 
 
@@ -148,6 +157,7 @@ class Runner:
         # Whether the last fingerprint (``_fingerprint``) holds an ``Inexact``: a search that
         # keys states by hash cannot tell from the key (a freed token's identity is reused).
         self.fingerprint_inexact = False
+        self.fingerprint_objects = 0  # mutable objects the last fingerprint froze
         # Called after teardown, last registered first, however the run ended (a threaded
         # run's patches are undone here).
         self.cleanups: list[Callable[[], None]] = []
@@ -227,6 +237,7 @@ class Runner:
         lasso_at = settings.lasso_after if settings.detect_livelock else max_steps
         slow_at = min(lasso_at, max_steps)
         every = settings.lasso_every
+        next_fp = lasso_at
         detector: LassoDetector | None = None
         choose = self.oracle.choose
         decisions = self.decisions
@@ -265,9 +276,12 @@ class Runner:
                     return endless.step_bound(self)
                 if detector is None:
                     detector = LassoDetector(step, self.snapshot)
-                if (step - lasso_at) % every == 0:
+                if step >= next_fp:
                     self.consecutive = consecutive
                     fingerprint = self._fingerprint()
+                    if self.fingerprint_objects > BIG_STATE and 1 < every < SPARSEST:
+                        every *= 2  # see BIG_STATE
+                    next_fp = step + every
             if n == 1:
                 nxt = runnable[0]
             else:
@@ -453,6 +467,7 @@ class Runner:
 
         state = self._state(snap, position)
         self.fingerprint_inexact = bool(memo.met)
+        self.fingerprint_objects = len(memo)
         return state
 
     def _met_inexact(self, memo: Memo, since: int, where: Callable[[], list[str]]) -> None:
