@@ -5,7 +5,14 @@ from one oracle (Hypothesis, a replayed schedule, a seeded random walk, PCT, exh
 See the README for a guided tour.
 """
 
-from schedfuzz._core.oracle import DefaultOracle, Oracle, RandomOracle, ReplayOracle, ScriptOracle
+from schedfuzz._core.oracle import (
+    DefaultOracle,
+    Oracle,
+    RandomOracle,
+    ReplayOracle,
+    RunView,
+    ScriptOracle,
+)
 from schedfuzz._core.traps import (
     annotate,
     block_until,
@@ -75,6 +82,7 @@ __all__ = [
     "RandomOracle",
     "ReplayDiverged",
     "ReplayOracle",
+    "RunView",
     "RunawayActor",
     "ScenarioInfo",
     "SchedfuzzError",

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from schedfuzz.engines.view import asking_runner
+from schedfuzz._core.oracle import Oracle
 
 __all__ = ["GuidedOracle", "joined_orders", "turns", "values_by_actor"]
 
@@ -60,7 +60,7 @@ def joined_orders(order: Sequence[int]) -> Iterator[tuple[int, ...]]:
         yield seq[:start_i] + seq[end_i:start_j] + seq[start_i:end_i] + seq[start_j:]
 
 
-class GuidedOracle:
+class GuidedOracle(Oracle):
     """Answers so that the run follows an actor order as closely as it can.
 
     Each step an actor takes uses up its next entry in the order, wherever the run is; at a
@@ -81,12 +81,17 @@ class GuidedOracle:
         self.seen = 0  # steps of the run accounted for
         self.exhausted = not order
 
-    def choose(self, n: int) -> int:
-        runner = asking_runner()
-        if runner.data_choice:  # the chooser's next value, the first option once none is left
-            left = self.values.get(runner.current.aid) if runner.current is not None else None
-            value = left.popleft() if left else 0
-            return value if value < n else 0
+    def choose_value(self, n: int) -> int:
+        """The chooser's next value, the first option once none is left."""
+        runner = self.run
+        assert runner is not None  # internal: new_run came first
+        left = self.values.get(runner.current.aid) if runner.current is not None else None
+        value = left.popleft() if left else 0
+        return value if value < n else 0
+
+    def choose_actor(self, n: int) -> int:
+        runner = self.run
+        assert runner is not None  # internal: new_run came first
         rows = runner.trace.rows
         entries = self.entries
         for s in range(self.seen, runner.step):

@@ -78,18 +78,12 @@ from __future__ import annotations
 
 import functools
 import math
-import weakref
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import attrs
 
-from schedfuzz._core import traps
+from schedfuzz._core.oracle import Oracle, RunView
 from schedfuzz.errors import InvalidArgument
 from schedfuzz.settings import Settings
-
-if TYPE_CHECKING:
-    from schedfuzz._core.runner import Runner
 
 __all__ = [
     "WALK_SWITCHES",
@@ -107,10 +101,6 @@ _SMALL = 8192  # values of the 14-bit gap field below this give the small gaps 0
 _CHOICES = 4  # choices a record can express; taken modulo the other enabled actors
 _FOREVER = 1 << 62  # a countdown no run reaches
 _GAP_MAX = (1 << 14) - 1
-
-
-def _no_runner() -> None:
-    return None
 
 
 def gap_of(value: int) -> int:
@@ -221,12 +211,12 @@ class SchedulePlan:
         return ", ".join(parts) or "default"
 
 
-class ScheduleOracle:
+class ScheduleOracle(Oracle):
     """The oracle of a ``SchedulePlan``: answers 0 except at the planned deviations.
 
-    Reusable: it starts again from the first deviation at the first choice point of every run it
-    serves (it notices a new run by the runner that asks), so one drawn value can be run twice,
-    for instance once to find a failure and once more to show it.
+    Reusable: it starts again from the first deviation in every run it serves (``new_run``), so
+    one drawn value can be run twice, for instance once to find a failure and once more to show
+    it.
 
     While cycling it keeps going for ``2 * lasso_after + 4 * period + 256`` choice points of the
     run (``period`` = choice points in one round of the cycle; at most ``max_steps``), enough
@@ -237,48 +227,35 @@ class ScheduleOracle:
     def __init__(self, plan: SchedulePlan, shape: str = "plan") -> None:
         self.plan = plan
         self.shape = shape  # "plan" or "walk": how the strategy drew it (for reports)
-        self._restart(None)
+        self._restart(Settings())
 
-    def _restart(self, runner: Runner | None) -> None:
-        # A weak reference: the runner already holds this oracle, and a run that is over
-        # should not be kept alive by it.
-        self._runner: Callable[[], Runner | None] = (
-            weakref.ref(runner) if runner is not None else _no_runner)
+    def new_run(self, run: RunView) -> None:
+        self.run = run
+        self._restart(run.settings)
+
+    def _restart(self, settings: Settings) -> None:
         plan = self.plan
         self._next = 0  # index of the next deviation
-        self._done = not plan.deviations
+        self._done = self.exhausted = not plan.deviations
         # choice points to answer 0 before the next deviation; "for ever" once done
         self._countdown = _FOREVER if self._done else plan.deviations[0].gap
         self._limit = 0
         if plan.cycle_from is not None:
             period = sum(d.gap + 1 for d in plan.deviations[plan.cycle_from:])
-            settings = runner.settings if runner is not None else Settings()
             self._limit = min(2 * settings.lasso_after + 4 * period + 256, settings.max_steps)
 
-    @property
-    def exhausted(self) -> bool:
-        """True when every answer from now on is 0 (the rest follows the default policy)."""
-        if self._runner() is not traps.LOCAL.runner:
-            return not self.plan.deviations  # a run not served yet starts from the beginning
-        return self._done
-
-    @exhausted.setter
-    def exhausted(self, value: bool) -> None:  # part of the Oracle protocol; rarely useful
-        if value:
-            self._finish()
-
-    def choose(self, n: int) -> int:
-        runner = traps.LOCAL.runner
-        if self._runner() is not runner:
-            self._restart(runner)
+    def choose_actor(self, n: int) -> int:
         if self._countdown:
             self._countdown -= 1
             return 0
         return self._deviate(n)
 
+    # A plan counts choice points of both kinds alike (what Hypothesis draws and shrinks).
+    choose_value = choose_actor
+
     def _deviate(self, n: int) -> int:
         plan = self.plan
-        runner = self._runner()
+        runner = self.run
         if self._limit and runner is not None and len(runner.decisions) >= self._limit:
             return self._finish()  # cycled long enough: the fair default policy takes over
         choice = plan.deviations[self._next].choice
@@ -296,7 +273,7 @@ class ScheduleOracle:
         return 1 + (choice - 1) % (n - 1)
 
     def _finish(self) -> int:
-        self._done = True
+        self._done = self.exhausted = True
         self._countdown = _FOREVER
         return 0
 

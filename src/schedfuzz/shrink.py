@@ -57,7 +57,7 @@ __all__ = ["ShrinkResult", "shrink"]
 Candidate = tuple[tuple[int, ...], int | None]
 
 
-class LenientReplay:
+class LenientReplay(Oracle):
     """Replays a candidate that may no longer fit the run: out-of-range answers are clamped.
 
     Deleting a decision shifts the later ones to other choice points, where fewer actors may be
@@ -71,7 +71,7 @@ class LenientReplay:
         self.index = 0
         self.exhausted = not decisions and cycle_start is None
 
-    def choose(self, n: int) -> int:
+    def choose_actor(self, n: int) -> int:
         i = self.index
         self.index = i + 1
         decisions = self.decisions
@@ -83,6 +83,8 @@ class LenientReplay:
             i = cs + (i - len(decisions)) % (len(decisions) - cs)
         d = decisions[i]
         return d if d < n else n - 1
+
+    choose_value = choose_actor  # one list of answers, in the order they were asked
 
 
 @attrs.define

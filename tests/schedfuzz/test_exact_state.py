@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import schedfuzz as sf
 from schedfuzz import ScriptOracle, checkpoint, spawn
-from schedfuzz._core import framestack, traps
+from schedfuzz._core import framestack
 from schedfuzz._core.freeze import Inexact, Memo, freeze
 from schedfuzz._core.runner import Runner
 from schedfuzz.explore import Budget, explore
@@ -24,14 +24,13 @@ def _fingerprints(scenario: Any, answers: list[int]) -> list[Any]:
     """The runner's fingerprint at each choice point of a run answered by ``answers``."""
     seen = []
 
-    class Answer:
-        exhausted = False
-
-        def choose(self, n: int) -> int:
-            runner = traps.LOCAL.runner
-            assert runner is not None
-            seen.append(runner._fingerprint())
+    class Answer(sf.Oracle):
+        def choose_actor(self, n: int) -> int:
+            assert self.run is not None
+            seen.append(self.run.fingerprint())
             return answers[len(seen) - 1] if len(seen) <= len(answers) else 0
+
+        choose_value = choose_actor
 
     Runner(scenario, {}, Answer(), sf.Settings()).run()
     return seen
@@ -387,13 +386,13 @@ def test_a_big_state_is_sampled_less_often_and_its_livelock_still_found(
     from schedfuzz._core.runner import BIG_STATE, Runner
 
     calls = []
-    real = Runner._fingerprint
+    real = Runner.fingerprint
 
     def counted(self: Runner) -> object:
         calls.append(self.step)
         return real(self)
 
-    monkeypatch.setattr(Runner, "_fingerprint", counted)
+    monkeypatch.setattr(Runner, "fingerprint", counted)
 
     def walk() -> None:
         state = {"at": _chain(1_500)}

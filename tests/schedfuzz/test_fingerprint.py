@@ -165,17 +165,18 @@ def test_a_state_outline_is_its_fingerprint_without_the_frames_values() -> None:
     of a state whose outline no kept state has."""
     if "thp.upstream.c17" not in sf.registry():
         pytest.skip("thpmodel not installed")
-    from schedfuzz._core import traps
     from schedfuzz._core.fingerprint import outline_of
+    from schedfuzz._core.oracle import Oracle
     from schedfuzz._core.runner import Runner
 
     outlines = []
 
-    class Check:
-        def choose(self, n: int) -> int:
-            runner = traps.LOCAL.runner
-            outline = runner._outline()
-            assert outline == outline_of(runner._fingerprint())
+    class Check(Oracle):
+        def choose_actor(self, n: int) -> int:
+            runner = self.run
+            assert runner is not None
+            outline = runner.outline()
+            assert outline == outline_of(runner.fingerprint())
             outlines.append(outline)
             return 0
 

@@ -174,9 +174,9 @@ def test_local_passes_alone_are_weaker_than_with_the_exhaustive_pass() -> None:
 
 def test_lenient_replay_clamps_and_loops() -> None:
     oracle = LenientReplay((3, 1, 0), None)
-    assert [oracle.choose(2), oracle.choose(3), oracle.choose(2)] == [1, 1, 0]
+    assert [oracle.choose_actor(2), oracle.choose_actor(3), oracle.choose_actor(2)] == [1, 1, 0]
     assert not oracle.exhausted
-    assert oracle.choose(4) == 0
+    assert oracle.choose_actor(4) == 0
     assert oracle.exhausted
     looping = LenientReplay((0, 1, 2), 1)
-    assert [looping.choose(3) for _ in range(7)] == [0, 1, 2, 1, 2, 1, 2]
+    assert [looping.choose_actor(3) for _ in range(7)] == [0, 1, 2, 1, 2, 1, 2]

@@ -111,11 +111,11 @@ def test_a_walk_switches_at_about_its_density() -> None:
     for _ in range(300):
         oracle = ScheduleOracle(SchedulePlan.from_walk(bytes([63]) + rng.randbytes(WALK_SWITCHES)))
         while not oracle.exhausted:
-            switched += oracle.choose(2) != 0
+            switched += oracle.choose_actor(2) != 0
             covered += 1
     assert 0.45 < switched / covered < 0.55
     always = ScheduleOracle(SchedulePlan.from_walk(bytes([255]) + bytes(range(1, 33))))
-    assert [always.choose(3) for _ in range(33)] == [1, 2] * 16 + [0]
+    assert [always.choose_actor(3) for _ in range(33)] == [1, 2] * 16 + [0]
 
 
 def test_schedules_are_plans_and_walks() -> None:
@@ -151,7 +151,7 @@ def test_oracle_answers_zero_except_at_deviations_modulo_the_others() -> None:
     """After ``gap`` zeros the deviation's choice, taken modulo the other enabled actors."""
     oracle = ScheduleOracle(plan((2, 1), (0, 3), (1, 2)))
     assert not oracle.exhausted
-    answers = [oracle.choose(3) for _ in range(8)]
+    answers = [oracle.choose_actor(3) for _ in range(8)]
     # 0 0 then 1; then 3 -> 1 + 2 % 2 = 1; then one 0 and 2; then the default for ever
     assert answers == [0, 0, 1, 1, 0, 2, 0, 0]
     assert oracle.exhausted

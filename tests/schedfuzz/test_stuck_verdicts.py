@@ -42,17 +42,19 @@ def verdicts_of_engines(scenario: Callable[..., Any]) -> dict[str, str]:
     return out
 
 
-class _Prefix:
+class _Prefix(sf.Oracle):
     """Answers ``prefix`` at the first choice points, then 0; records every width."""
 
     def __init__(self, prefix: tuple[int, ...]) -> None:
         self.prefix = prefix
         self.widths: list[int] = []
 
-    def choose(self, n: int) -> int:
+    def choose_actor(self, n: int) -> int:
         k = len(self.widths)
         self.widths.append(n)
         return self.prefix[k] if k < len(self.prefix) else 0
+
+    choose_value = choose_actor
 
 
 def verdicts_of_every_schedule(scenario: Callable[..., Any], limit: int = 2_000) -> set[str]:

@@ -1,50 +1,160 @@
-"""Oracles: the single source of every scheduling decision.
+"""Oracles: the single source of every scheduling decision, and what they may see of a run.
 
-The runner asks ``oracle.choose(n)`` at each *choice point* (more than one actor enabled) and
-nothing else in a run is nondeterministic. The answer is relative to the default policy:
+The contract (modelled on shuttle's ``Scheduler``: ``new_execution``, ``next_task``,
+``next_u64``): the runner tells the oracle when a run starts (``new_run``), asks it which actor
+runs at each *choice point* (more than one actor enabled: ``choose_actor``), and which value an
+actor's ``schedfuzz.choose`` returns (``choose_value``). Nothing else in a run is
+nondeterministic. An actor answer is relative to the default policy:
 
 * ``0`` follows the default: keep running the current actor, or, if it blocked, finished,
   yielded or used up its fair quantum, the next enabled actor after it in spawn order;
 * ``k >= 1`` runs the k-th other enabled actor in that same rotation.
 
 So "no preemption" is the simplest answer, and a shrinker that lowers answers towards 0 removes
-preemptions. An oracle is *exhausted* when it will only ever answer 0 again; the runner then knows
-the rest of the run follows the fair default policy, which is what the step-bound livelock verdict
-needs to say.
+preemptions. A value answer is the index of the option. Both kinds go into one list of
+decisions, in the order they were asked, which is what a replay gives back.
+
+``new_run`` hands the oracle a ``RunView``: the runner itself, read through a protocol that names
+what an oracle may look at (who is enabled, who ran, the trace so far, the state's
+fingerprint). No object is made per step to show it.
+
+An oracle is *exhausted* when it will only ever answer 0 again; the runner then knows the rest of
+the run follows the fair default policy, which is what the step-bound verdict says.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from schedfuzz.errors import InvalidArgument, ReplayDiverged
 
-__all__ = ["DefaultOracle", "Oracle", "RandomOracle", "ReplayOracle", "ScriptOracle"]
+if TYPE_CHECKING:
+    from schedfuzz._core.actor import Actor
+    from schedfuzz._core.trace import Trace
+    from schedfuzz.settings import Settings
+
+__all__ = ["DefaultOracle", "Oracle", "RandomOracle", "ReplayOracle", "RunView", "ScriptOracle",
+           "check_oracle"]
 
 
-@runtime_checkable
-class Oracle(Protocol):
-    """Anything that can answer the scheduler's question."""
+class RunView(Protocol):
+    """What an oracle may read of the run that asks it. The ``Runner`` is one: the view costs
+    nothing per step. The choice-point fields describe the question being asked.
 
-    exhausted: bool
+    Attributes:
+        step: steps taken so far (the next step's index).
+        current: the actor that ran last, or None before the first step.
+        runnable: at an actor choice point, the candidates in spawn order.
+        keep: at an actor choice point, whether answer 0 keeps ``current`` (so that any other
+            answer is a preemption).
+        consecutive: steps ``current`` has taken in a row while others were enabled (what the
+            fair quantum limits).
+        live: the actors not yet done, in spawn order.
+        decisions: the answers given so far in this run, actor and value choices alike.
+        preemptions: answers so far that preempted a kept actor.
+        last_progress: the step of the last ``progress()`` mark, or -1.
+        trace: the run's record so far (``trace.rows[s]`` is step ``s``).
+        settings: the bounds the run runs under.
+        inexact: values the fingerprints met that they cannot compare, with where.
+        fingerprint_inexact: whether the last ``fingerprint()`` holds such a value.
+    """
 
-    def choose(self, n: int) -> int:
-        """Return an index in ``range(n)``; called only with ``n >= 2``."""
+    @property
+    def step(self) -> int: ...
+    @property
+    def current(self) -> Actor | None: ...
+    @property
+    def runnable(self) -> list[Actor]: ...
+    @property
+    def keep(self) -> bool: ...
+    @property
+    def consecutive(self) -> int: ...
+    @property
+    def live(self) -> list[Actor]: ...
+    @property
+    def decisions(self) -> list[int]: ...
+    @property
+    def preemptions(self) -> int: ...
+    @property
+    def last_progress(self) -> int: ...
+    @property
+    def trace(self) -> Trace: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def inexact(self) -> list[str]: ...
+    @property
+    def fingerprint_inexact(self) -> bool: ...
+
+    def choice_order(self) -> list[Actor]:
+        """The candidates in the order an actor answer indexes them."""
+        ...
+
+    def fingerprint(self) -> Any:
+        """The exact state of the run now (actors' positions and values, the snapshot)."""
+        ...
+
+    def outline(self) -> Any:
+        """The control part of ``fingerprint()`` (positions, wait states), cheaply."""
+        ...
+
+    def replaying(self, on: bool) -> None:
+        """Skip (``on``) or resume the per-step invariants while replaying a checked prefix."""
         ...
 
 
-class DefaultOracle:
-    """Always the default policy: the run a sequential reader would expect."""
+class Oracle:
+    """Base class of every oracle: subclass it and answer ``choose_actor`` and ``choose_value``.
+
+    ``new_run`` keeps the view in ``self.run`` for oracles that look at the run (PCT's
+    priorities, the exhaustive search's preemption bound); one that keeps per-run state resets
+    it there, which is what makes an oracle reusable across runs.
+    """
+
+    exhausted: bool = False
+    run: RunView | None = None
+
+    def new_run(self, run: RunView) -> None:
+        """A run starts, before its scenario function is called."""
+        self.run = run
+
+    def choose_actor(self, n: int) -> int:
+        """Which of ``n >= 2`` enabled actors runs next: an index in ``range(n)``, relative to
+        the default policy (0: the default)."""
+        msg = f"{type(self).__qualname__} does not define choose_actor(n)"
+        raise NotImplementedError(msg)
+
+    def choose_value(self, n: int) -> int:
+        """Which of ``n >= 2`` options an actor's ``schedfuzz.choose`` returns: its index."""
+        msg = f"{type(self).__qualname__} does not define choose_value(n)"
+        raise NotImplementedError(msg)
+
+
+def check_oracle(oracle: object) -> Oracle:
+    """``oracle`` if it is one, else ``InvalidArgument`` saying what an oracle is."""
+    if isinstance(oracle, Oracle):
+        return oracle
+    hint = (" (the one-method protocol ``choose(n)`` is now choose_actor(n) and choose_value(n))"
+            if hasattr(oracle, "choose") else "")
+    msg = (f"{oracle!r} is not an oracle: subclass schedfuzz.Oracle and define choose_actor(n) "
+           f"and choose_value(n){hint}")
+    raise InvalidArgument(msg)
+
+
+class DefaultOracle(Oracle):
+    """Always the default policy (and the first option): the run a sequential reader expects."""
 
     exhausted = True
 
-    def choose(self, n: int) -> int:
+    def choose_actor(self, n: int) -> int:
         return 0
 
+    choose_value = choose_actor
 
-class ReplayOracle:
+
+class ReplayOracle(Oracle):
     """Replays a recorded decision list, then follows the default policy (or loops a lasso).
 
     Args:
@@ -70,7 +180,7 @@ class ReplayOracle:
         self.index = 0
         self.exhausted = not self.decisions and cycle_start is None
 
-    def choose(self, n: int) -> int:
+    def choose_actor(self, n: int) -> int:
         i = self.index
         self.index = i + 1
         if i >= len(self.decisions):
@@ -97,8 +207,11 @@ class ReplayOracle:
             self.exhausted = True
         return choice
 
+    # A recording holds actor and value answers in one list, in the order they were asked.
+    choose_value = choose_actor
 
-class RandomOracle:
+
+class RandomOracle(Oracle):
     """A seeded random walk: uniform among enabled actors, with a bias to keep running.
 
     Args:
@@ -112,14 +225,17 @@ class RandomOracle:
         self.random = random.Random(seed)
         self.p = switch_probability
 
-    def choose(self, n: int) -> int:
+    def choose_actor(self, n: int) -> int:
         r = self.random.random()
         if r >= self.p:
             return 0
         return 1 + int(r / self.p * (n - 1))
 
+    # The same draw for a value: a seed keeps giving the schedules it gave before.
+    choose_value = choose_actor
 
-class ScriptOracle:
+
+class ScriptOracle(Oracle):
     """Picks actors by name: the readable way to write a hand-made schedule in a test.
 
     ``ScriptOracle(["a", "a", "b"])`` runs ``a`` at the first two choice points and ``b`` at the
@@ -136,9 +252,7 @@ class ScriptOracle:
         self.index = 0
         self.exhausted = not self.names
 
-    def choose(self, n: int) -> int:
-        from schedfuzz._core.traps import current_runner
-
+    def _next(self) -> str | int:
         i = self.index
         self.index += 1
         if i >= len(self.names):
@@ -147,18 +261,27 @@ class ScriptOracle:
                 return 0
             span = len(self.names) - self.repeat_from
             i = self.repeat_from + (i - len(self.names)) % span
-        runner = current_runner()
-        want = self.names[i]
-        if runner.data_choice:  # schedfuzz.choose: the script gives the option's index
-            if isinstance(want, int) and not isinstance(want, bool) and 0 <= want < n:
-                return want
-            msg = (f"script has {want!r} at choice point {self.index - 1}, which picks one of "
-                   f"{n} values: give the index of the value")
-            raise ReplayDiverged(msg)
-        order = runner.choice_order()
+        return self.names[i]
+
+    def choose_actor(self, n: int) -> int:
+        want = self._next()
+        if self.exhausted:
+            return 0
+        assert self.run is not None  # internal: new_run came first
+        order = self.run.choice_order()
         for k, actor in enumerate(order):
             if actor.name == want:
                 return k
         enabled = ", ".join(a.name for a in order)
         msg = f"script wants {want!r} at choice point {self.index - 1}, but enabled are: {enabled}"
+        raise ReplayDiverged(msg)
+
+    def choose_value(self, n: int) -> int:
+        want = self._next()  # schedfuzz.choose: the script gives the option's index
+        if self.exhausted:
+            return 0
+        if isinstance(want, int) and not isinstance(want, bool) and 0 <= want < n:
+            return want
+        msg = (f"script has {want!r} at choice point {self.index - 1}, which picks one of "
+               f"{n} values: give the index of the value")
         raise ReplayDiverged(msg)

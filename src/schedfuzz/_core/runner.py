@@ -6,8 +6,8 @@ next trap and switches back to the hub, never to another actor. At every schedul
     enabled = live actors that are RUNNABLE (predicate-blocked ones re-checked first)
     none enabled  -> finished (all DONE) or stuck (detect.classify_stuck)
     one enabled   -> run it, no decision recorded
-    several       -> d = oracle.choose(n), recorded; 0 = default policy, k = k-th other actor
-    chosen actor waits in ``choose(options)`` -> v = oracle.choose(len(options)), recorded too
+    several       -> d = oracle.choose_actor(n), recorded; 0 = default policy, k = k-th other
+    chosen actor waits in ``choose(options)`` -> v = oracle.choose_value(len(options)), recorded
     switch into the chosen actor, record the trace row, check invariants
 
 The default policy keeps the current actor unless it blocked, finished, yielded or ran
@@ -39,7 +39,7 @@ from schedfuzz._core.fingerprint import (
     position_only,
 )
 from schedfuzz._core.freeze import Memo, freeze
-from schedfuzz._core.oracle import DefaultOracle, Oracle
+from schedfuzz._core.oracle import DefaultOracle, Oracle, check_oracle
 from schedfuzz._core.trace import Trace
 from schedfuzz._core.watchdog import RunawayInterrupt, watch
 from schedfuzz.errors import (
@@ -118,7 +118,7 @@ class Runner:
                  oracle: Oracle | None = None, settings: Settings | None = None) -> None:
         self.setup = setup
         self.params = params or {}
-        self.oracle: Oracle = oracle if oracle is not None else DefaultOracle()
+        self.oracle: Oracle = check_oracle(oracle) if oracle is not None else DefaultOracle()
         self.settings = settings or Settings()
         self.actors: list[Actor] = []  # every actor ever spawned, in spawn order
         self.live: list[Actor] = []  # not DONE, in spawn order
@@ -148,13 +148,12 @@ class Runner:
         self.dirty = True  # the runnable set changed since the last step
         self.keep = False  # at the current choice point: does answer 0 keep the current actor?
         self.runnable: list[Actor] = []  # at the current choice point, in spawn order
-        self.data_choice = False  # the oracle is asked for a value (``choose``), not an actor
         self.values: list[tuple[int, int]] = []  # (step, index) of every ``choose`` decided
         # Values the fingerprints met that they cannot compare (``fingerprint.Inexact``), with
         # where: a few, each once. Not empty: some state of this run equals no other.
         self.inexact: list[str] = []
         self._inexact_kinds: set[str] = set()  # what was described already (membership only)
-        # Whether the last fingerprint (``_fingerprint``) holds an ``Inexact``: a search that
+        # Whether the last fingerprint (``fingerprint``) holds an ``Inexact``: a search that
         # keys states by hash cannot tell from the key (a freed token's identity is reused).
         self.fingerprint_inexact = False
         self.fingerprint_objects = 0  # mutable objects the last fingerprint froze
@@ -198,6 +197,7 @@ class Runner:
         watch(self, True)
         error: BaseException | None = None
         try:
+            self.oracle.new_run(self)
             self.outside, self.outside_kind = self.setup, "scenario function"
             self.setup(**self.params)
             self.outside = None
@@ -239,7 +239,7 @@ class Runner:
         every = settings.lasso_every
         next_fp = lasso_at
         detector: LassoDetector | None = None
-        choose = self.oracle.choose
+        choose = self.oracle.choose_actor
         decisions = self.decisions
         widths = self.widths
         invariants = self.invariants
@@ -278,7 +278,7 @@ class Runner:
                     detector = LassoDetector(step, self.snapshot)
                 if step >= next_fp:
                     self.consecutive = consecutive
-                    fingerprint = self._fingerprint()
+                    fingerprint = self.fingerprint()
                     if self.fingerprint_objects > BIG_STATE and 1 < every < SPARSEST:
                         every *= 2  # see BIG_STATE
                     next_fp = step + every
@@ -287,7 +287,7 @@ class Runner:
             else:
                 keep = (cur is not None and cur.state is RUNNABLE and not cur.yielded
                         and consecutive < quantum)
-                # For oracles that look at the run from choose() (choice_order, fingerprints).
+                # What the oracle's RunView shows of this choice point.
                 self.keep = keep
                 self.runnable = runnable
                 self.consecutive = consecutive
@@ -402,16 +402,12 @@ class Runner:
         return rotated
 
     def _choose_value(self, actor: Actor, options: Sequence[Any]) -> None:
-        """Ask the oracle which of ``options`` the actor's ``choose`` returns: a decision like
-        any other, but ``data_choice`` tells oracles that think in actors it picks a value."""
+        """Ask the oracle which of ``options`` the actor's ``choose`` returns: a decision
+        recorded like any other."""
         k = len(options)
         value = 0
         if k > 1:
-            self.data_choice = True
-            try:
-                value = self.oracle.choose(k) % k
-            finally:
-                self.data_choice = False
+            value = self.oracle.choose_value(k) % k
             self.decisions.append(value)
             self.widths.append(k)
             self.values.append((self.step, value))
@@ -448,7 +444,7 @@ class Runner:
                 other.block = None
             self.live.clear()
 
-    def _fingerprint(self) -> Any:
+    def fingerprint(self) -> Any:
         memo = Memo()
         snap = freeze(self._snapshot(), memo) if self.snapshot is not None else None
         if memo.met:
@@ -483,8 +479,8 @@ class Runner:
             if what not in self.inexact and len(self.inexact) < INEXACT_KEPT:
                 self.inexact.append(what)
 
-    def _outline(self) -> Any:
-        """``outline_of(self._fingerprint())``, without freezing any frame's values."""
+    def outline(self) -> Any:
+        """``outline_of(self.fingerprint())``, without freezing any frame's values."""
         snap = freeze(self._snapshot(), Memo()) if self.snapshot is not None else None
         return self._state(snap, actor_outline)
 

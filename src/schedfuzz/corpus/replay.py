@@ -48,15 +48,17 @@ class _Lenient(ReplayOracle):
 
     diverged: str | None = None
 
-    def choose(self, n: int) -> int:
+    def choose_actor(self, n: int) -> int:
         if self.diverged is not None:
             return 0
         try:
-            return super().choose(n)
+            return super().choose_actor(n)
         except ReplayDiverged as exc:
             self.diverged = str(exc)
             self.exhausted = True
             return 0
+
+    choose_value = choose_actor
 
 
 @attrs.frozen

@@ -91,6 +91,7 @@ from typing import Any
 import attrs
 
 from schedfuzz._core import clock
+from schedfuzz._core.oracle import RunView
 from schedfuzz._core.runner import Runner, RunResult
 from schedfuzz.engines import dfs_checkpoint
 from schedfuzz.engines.dfs_oracle import DfsOracle, Prune
@@ -157,14 +158,14 @@ class DfsSearch(DfsReporting):
         self.run_settings = attrs.evolve(settings, lasso_after=max(settings.lasso_after, 200),
                                          lasso_every=max(settings.lasso_every, 4))
 
-    def fingerprint(self, runner: Runner, consecutive: int) -> object:
-        """The runner's state fingerprint with the policy's run count filled in (the run loop
-        keeps it in a local) and capped at the quantum, past which it changes nothing."""
-        return self._counted(runner._fingerprint(), consecutive, runner.data_choice)
+    def fingerprint(self, runner: RunView, consecutive: int, data: bool) -> object:
+        """The runner's state fingerprint with the policy's run count filled in and capped at
+        the quantum, past which it changes nothing; ``data``: asked for a value."""
+        return self._counted(runner.fingerprint(), consecutive, data)
 
-    def outline(self, runner: Runner, consecutive: int) -> object:
+    def outline(self, runner: RunView, consecutive: int, data: bool) -> object:
         """The outline (``outline_of``) of the state ``fingerprint`` would give, for less."""
-        return self._counted(runner._outline(), consecutive, runner.data_choice)
+        return self._counted(runner.outline(), consecutive, data)
 
     def _counted(self, state: Any, consecutive: int, data: bool) -> object:
         count = min(consecutive, self.quantum)

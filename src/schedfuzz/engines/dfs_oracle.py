@@ -1,6 +1,6 @@
 """One run of the ``dfs`` search: the oracle that replays a subtree's prefix, then explores.
 
-``DfsOracle.choose`` answers the run's choice points. Within the prefix it gives the recorded
+``DfsOracle`` answers the run's choice points. Within the prefix it gives the recorded
 answers back (the steps there were checked by an earlier run); past it, it answers 0, the default
 policy, and queues every other answer as a subtree on this level or the next (``DfsSearch.branch``)
 by what it costs. In a stateful search each new choice point's state is looked up in the graph:
@@ -19,16 +19,10 @@ from typing import TYPE_CHECKING
 
 from schedfuzz._core.actor import ActorState
 from schedfuzz._core.fingerprint import outline_of
-from schedfuzz._core.runner import Runner
+from schedfuzz._core.oracle import Oracle, RunView
 from schedfuzz.engines.dfs_pending import ROOT
 from schedfuzz.engines.stategraph import Edge
-from schedfuzz.engines.view import (
-    RunCount,
-    StepDigest,
-    asking_runner,
-    enabled_mask,
-    keeps_current,
-)
+from schedfuzz.engines.view import StepDigest, enabled_mask
 from schedfuzz.errors import ReplayDiverged
 from schedfuzz.execute import nondeterministic
 from schedfuzz.schedule import Schedule
@@ -58,7 +52,7 @@ class Prune(Exception):
 KEEP_EVERY = 8
 
 
-class DfsOracle:
+class DfsOracle(Oracle):
     """Replays a subtree's prefix, then answers 0 and records the alternatives it passes."""
 
     def __init__(self, search: DfsSearch, node: int, alt: int) -> None:
@@ -77,17 +71,22 @@ class DfsOracle:
         self.forced_enabled = -1
         self.exhausted = not self.prefix
         self.root = node == ROOT  # the first run: its subtrees are what workers divide
-        self.run_count = RunCount()
         self.digest = StepDigest()  # what the steps so far were, to check a replay by
 
-    def choose(self, n: int) -> int:
-        runner = asking_runner()
+    def choose_actor(self, n: int) -> int:
+        return self._choose(n, False)
+
+    def choose_value(self, n: int) -> int:
+        # A value (``schedfuzz.choose``), not an actor: no answer of it is a preemption or a
+        # stay, and its state is told apart from the scheduling point before it.
+        return self._choose(n, True)
+
+    def _choose(self, n: int, data: bool) -> int:
+        runner = self.run
+        assert runner is not None  # internal: new_run came first
         i = self.index
         self.index = i + 1
-        # A data choice (``schedfuzz.choose``) picks a value, not an actor: no answer of it is a
-        # preemption or a stay, and its state is told apart from the scheduling point before it.
-        data = runner.data_choice
-        keep = not data and keeps_current(runner)
+        keep = not data and runner.keep
         cur = runner.current
         # When the current actor may not be kept, it is the last in the rotation; choosing it
         # anyway is a "stay".
@@ -95,12 +94,7 @@ class DfsOracle:
             cur.state is RUNNABLE else -1
         search = self.search
         by_deviation = search.by_deviation
-        if search.stateful is False:
-            consecutive = 0
-        elif data:
-            consecutive = runner.consecutive  # the run loop's own count, after the pick
-        else:
-            consecutive = self.run_count.at_choice(runner)
+        consecutive = runner.consecutive if search.stateful else 0
         if i < len(self.prefix):
             if i == 0:
                 runner.replaying(True)  # the steps up to the last answer were checked before
@@ -142,9 +136,9 @@ class DfsOracle:
             # Not kept if forced, but looked up: a cycle may come back here to a state kept at
             # a lower cost. Most forced states are new, which their outline tells for less.
             passing = forced and len(self.forced) < KEEP_EVERY
-            if passing and not graph.may_hold(graph.key(search.outline(runner, consecutive))):
+            if passing and not graph.may_hold(graph.key(search.outline(runner, consecutive, data))):
                 return self._pass(runner, n)
-            fingerprint = search.fingerprint(runner, consecutive)
+            fingerprint = search.fingerprint(runner, consecutive, data)
             if runner.fingerprint_inexact:
                 # The state holds a value the fingerprint cannot compare: it equals no other,
                 # and its hash cannot show that, so it is kept without a key.
@@ -181,7 +175,7 @@ class DfsOracle:
                                 f"after the same {decisions} decisions, {what}",
                                 Schedule(self.prefix[:decisions]))
 
-    def _pass(self, runner: Runner, n: int) -> int:
+    def _pass(self, runner: RunView, n: int) -> int:
         """Go on through a forced choice point without keeping its state: the open edge runs
         on through it, and the actors enabled here bound the ones enabled all along it."""
         self.search.beyond_bound += n - 1
@@ -189,7 +183,7 @@ class DfsOracle:
         self.forced_enabled &= enabled_mask(runner)
         return 0
 
-    def _close(self, runner: Runner, dst: int) -> None:
+    def _close(self, runner: RunView, dst: int) -> None:
         """Record the edge from the previous choice point (if any) to the state ``dst``."""
         if self.edge_from is None:
             return

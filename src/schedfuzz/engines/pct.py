@@ -20,7 +20,7 @@ Adapted to this scheduler:
   bound is still evidence of a livelock.
 
 The answer to the scheduler is relative: the chosen actor's index in the choice order
-(``engines.view.choice_order``).
+(``RunView.choice_order``).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ import random
 from typing import Any
 
 from schedfuzz._core.actor import ActorState
+from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import Runner
 from schedfuzz.engines.random_walk import derive_seed
 from schedfuzz.engines.sampling import sample
-from schedfuzz.engines.view import asking_runner, choice_order
 from schedfuzz.errors import InvalidArgument
 from schedfuzz.explore import Budget, Report, register_engine
 from schedfuzz.scenario import ScenarioInfo
@@ -44,10 +44,8 @@ CALIBRATION = 4  # schedules run with d = 1 to learn the run length
 RUNNABLE = ActorState.RUNNABLE
 
 
-class PctOracle:
+class PctOracle(Oracle):
     """One PCT schedule: random priorities, ``depth - 1`` change points in ``1..length``."""
-
-    exhausted = False
 
     def __init__(self, seed: int, depth: int, length: int) -> None:
         self.random = random.Random(seed)
@@ -66,11 +64,13 @@ class PctOracle:
             p = self.priority[aid] = self.depth + self.random.random()
         return p
 
-    def choose(self, n: int) -> int:
-        runner: Runner = asking_runner()
-        if runner.data_choice:  # a value (schedfuzz.choose), not an actor: any, at random
-            return self.random.randrange(n)
-        order = choice_order(runner)
+    def choose_value(self, n: int) -> int:
+        return self.random.randrange(n)  # a value, not an actor: any, at random
+
+    def choose_actor(self, n: int) -> int:
+        runner = self.run
+        assert runner is not None  # internal: new_run came first
+        order = runner.choice_order()
         self.count += 1
         cur = runner.current
         points = self.change_points

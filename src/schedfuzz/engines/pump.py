@@ -48,19 +48,19 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from schedfuzz._core import traps
 from schedfuzz._core.codekey import CODE_KEYS
 from schedfuzz._core.fingerprint import actor_outline
 from schedfuzz._core.freeze import freeze
 from schedfuzz._core.moduleglobals import global_reads
-from schedfuzz._core.oracle import ReplayOracle
+from schedfuzz._core.oracle import ReplayOracle, RunView
 from schedfuzz.engines.reads import LineTracer, readers
+from schedfuzz.engines.view import enabled_mask
 from schedfuzz.errors import Livelock, ReplayDiverged
 from schedfuzz.explore import Report, conclude
 from schedfuzz.schedule import Schedule
 
 if TYPE_CHECKING:
-    from schedfuzz._core.runner import Runner, RunResult
+    from schedfuzz._core.runner import RunResult
     from schedfuzz.execute import Outcome
     from schedfuzz.scenario import ScenarioInfo
     from schedfuzz.settings import Settings
@@ -80,7 +80,7 @@ class _LeftCycle(Exception):
     """A pumped round did not come back to the cycle's control state."""
 
 
-def control(runner: Runner) -> tuple[Any, ...]:
+def control(runner: RunView) -> tuple[Any, ...]:
     """The control state at a choice point: the policy state and, per live actor, its wait
     state and position without values (``Runner._state`` without the snapshot and the
     frames' locals)."""
@@ -89,13 +89,6 @@ def control(runner: Runner) -> tuple[Any, ...]:
             min(runner.consecutive, runner.settings.fair_quantum),
             tuple((a.aid, a.state.value, a.yielded, a.signal_pending, actor_outline(a))
                   for a in runner.live))
-
-
-def _mask(runner: Runner) -> int:
-    mask = 0
-    for actor in runner.runnable:
-        mask |= 1 << actor.aid
-    return mask
 
 
 # -- candidates ---------------------------------------------------------------------------------
@@ -144,11 +137,13 @@ class Watch(ReplayOracle):
         super().__init__(decisions)
         self.points: list[tuple[int, int, Any, int]] = []
 
-    def choose(self, n: int) -> int:
-        runner = traps.current_runner()
-        if not runner.data_choice:
-            self.points.append((runner.step, self.index, control(runner), _mask(runner)))
-        return super().choose(n)
+    def choose_actor(self, n: int) -> int:
+        runner = self.run
+        assert runner is not None  # internal: new_run came first
+        self.points.append((runner.step, self.index, control(runner), enabled_mask(runner)))
+        return super().choose_actor(n)
+
+    choose_value = ReplayOracle.choose_actor
 
 
 def windows(result: RunResult, points: list[tuple[int, int, Any, int]]) -> Iterator[Window]:
@@ -224,31 +219,39 @@ class CycleOracle(ReplayOracle):
         self._control: Any = None
         self._late_step = 0
 
-    def choose(self, n: int) -> int:
+    def choose_actor(self, n: int) -> int:
+        self._watch(n, False)
+        return super().choose_actor(n)
+
+    def choose_value(self, n: int) -> int:
+        self._watch(n, True)
+        return super().choose_actor(n)  # one list of answers, in the order they were asked
+
+    def _watch(self, n: int, data: bool) -> None:
         i = self.index
         start = self.cycle_start
         assert start is not None  # internal: set by the constructor
         if self.period and i >= start:
-            runner = traps.current_runner()
+            runner = self.run
+            assert runner is not None  # internal: new_run came first
             k, offset = divmod(i - start, self.period)
             if offset == 0:
-                self._round_start(runner, k)
+                self._round_start(runner, k, data)
             if k == 0:
                 self.round_widths.append(n)
-                if not runner.data_choice:
-                    self.masks[runner.step] = _mask(runner)
+                if not data:
+                    self.masks[runner.step] = enabled_mask(runner)
             elif n != self.round_widths[offset]:
                 msg = f"decision {offset} of round {k} met {n} choices, round 0 had " \
                       f"{self.round_widths[offset]}"
                 raise _LeftCycle(msg)
-        return super().choose(n)
 
-    def _round_start(self, runner: Runner, k: int) -> None:
+    def _round_start(self, runner: RunView, k: int, data: bool) -> None:
         if self.tracer is not None:  # the traced round is over
             self.lines, self.untraced = self.tracer.stop(runner)
             self.tracer = None
             self.prints[k] = _print(runner)
-        if runner.data_choice:
+        if data:
             msg = f"round {k} starts at a value choice"
             raise _LeftCycle(msg)
         state = control(runner)
@@ -413,13 +416,13 @@ class Change:
         return f"{self.where}: {', '.join(self.values)}, ..."
 
 
-def _print(runner: Runner) -> tuple[Any, Any]:
+def _print(runner: RunView) -> tuple[Any, Any]:
     """The state at a round start: the runner's fingerprint, and the module globals the
     actors' code touches by name (the fingerprint holds their values, not their names)."""
-    return runner._fingerprint(), _named_globals(runner)
+    return runner.fingerprint(), _named_globals(runner)
 
 
-def _named_globals(runner: Runner) -> tuple[tuple[str, str, Any], ...]:
+def _named_globals(runner: RunView) -> tuple[tuple[str, str, Any], ...]:
     """(module, name, frozen value) of each global the live actors' frames may touch
     (``moduleglobals.global_reads``), in name order."""
     found: dict[tuple[str, str], Any] = {}

@@ -39,7 +39,7 @@ import schedfuzz
 if TYPE_CHECKING:
     from types import CodeType, FrameType
 
-    from schedfuzz._core.runner import Runner
+    from schedfuzz._core.oracle import RunView
 
 __all__ = ["LineTracer", "readers"]
 
@@ -100,7 +100,7 @@ class LineTracer:
         self.files: dict[int, set[str]] = {}  # actor id -> files of its program's frames
         self.first = 0
 
-    def start(self, runner: Runner) -> str:
+    def start(self, runner: RunView) -> str:
         """Start tracing; return why it could not, or ""."""
         stacks = []
         self.first = runner.step
@@ -159,7 +159,7 @@ class LineTracer:
             monitoring.set_local_events(self.tool, code, events)
         return ""
 
-    def stop(self, runner: Runner | None) -> tuple[set[tuple[str, int]] | None, str]:
+    def stop(self, runner: RunView | None) -> tuple[set[tuple[str, int]] | None, str]:
         """Stop tracing; the lines seen (None if they cannot be trusted) and why not."""
         if self.tool is not None:
             monitoring = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
