@@ -4,7 +4,6 @@ shows it a read-only view of the run; anything else given as an oracle is refuse
 from __future__ import annotations
 
 import pytest
-
 import schedfuzz as sf
 from schedfuzz._core.runner import Runner
 from schedfuzz.errors import InvalidArgument
@@ -52,7 +51,8 @@ def test_actor_and_value_questions_reach_their_own_methods_in_order() -> None:
     oracle = Recording()
     result = Runner(_picker, {}, oracle, sf.Settings()).run()
     kinds = [kind for kind, _, _ in oracle.asked]
-    assert "value" in kinds and "actor" in kinds
+    assert "value" in kinds
+    assert "actor" in kinds
     assert [n for kind, n, _ in oracle.asked if kind == "value"] == [3]
     # One list of decisions holds both kinds, in the order they were asked.
     assert result.decisions == [n - 1 for _, n, _ in oracle.asked]
@@ -85,7 +85,7 @@ def test_an_object_that_is_not_an_oracle_is_refused_in_one_line() -> None:
         def choose(self, n: int) -> int:
             return 0
 
-    with pytest.raises(InvalidArgument, match="subclass schedfuzz.Oracle") as info:
+    with pytest.raises(InvalidArgument, match=r"subclass schedfuzz\.Oracle") as info:
         Runner(_picker, {}, OldStyle(), sf.Settings())  # type: ignore[arg-type]
     assert "choose_actor(n) and choose_value(n)" in str(info.value)
     assert "\n" not in str(info.value)
@@ -96,5 +96,5 @@ def test_an_oracle_that_answers_actors_only_fails_loudly_at_a_value_question() -
         def choose_actor(self, n: int) -> int:
             return 0
 
-    with pytest.raises(NotImplementedError, match="ActorsOnly.*choose_value"):
+    with pytest.raises(NotImplementedError, match=r"ActorsOnly does not define choose_value\(n\)"):
         Runner(_picker, {}, ActorsOnly(), sf.Settings()).run()
