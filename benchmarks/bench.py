@@ -327,7 +327,8 @@ def _bounded_run(keep_every: int, scale: Scale) -> tuple[float, int, int, int, s
     """One bounded proof (in a pool process): seconds, states, graph bytes, runs, note.
     ``keep_every=0`` keeps every state; the default ``KEEP_EVERY`` keeps no forced state but
     one in so many. Set either way: a pool process may run both proofs, one after the other."""
-    from schedfuzz.engines import dfs, dfs_oracle
+    from schedfuzz.search import dfs
+    from schedfuzz.search import oracle as dfs_oracle
     from schedfuzz.scenario import resolve
 
     dfs_oracle.KEEP_EVERY = keep_every
@@ -345,7 +346,7 @@ def _bounded(scale: Scale) -> Figures:
     same time in two processes: the ratios."""
     if "thp.upstream.c17" not in schedfuzz.registry():
         return {}
-    from schedfuzz.engines.dfs_oracle import KEEP_EVERY
+    from schedfuzz.search.oracle import KEEP_EVERY
 
     every, some = _pool(_bounded_run, [0, KEEP_EVERY], scale)
     actors, bound = scale.bounded

@@ -21,6 +21,7 @@ import attrs
 from schedfuzz._core.oracle import Oracle, ReplayOracle
 from schedfuzz._core.runner import Runner, RunResult
 from schedfuzz.errors import Livelock, ReplayDiverged, ScheduleFailure
+from schedfuzz.livelock import pump
 from schedfuzz.scenario import ScenarioInfo, findable_name, resolve
 from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
@@ -89,8 +90,6 @@ def run(scenario: str | Callable[..., Any] | ScenarioInfo, *, oracle: Oracle | N
     elif (result.kind == "step_bound" and isinstance(oracle, ReplayOracle)
           and oracle.cycle_start is not None):
         # A cycle replayed to the step bound: a livelock whose data grows, if the cycle held.
-        from schedfuzz.engines import pump
-
         cycling = Schedule(oracle.decisions, oracle.cycle_start)
         pumped = pump.settle(info, params, settings, cycling, oracle.widths)
         if pumped is not None:

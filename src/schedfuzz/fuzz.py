@@ -3,7 +3,7 @@
 A ``@fuzz`` test runs the scenario once per Hypothesis test case under a drawn ``ScheduleOracle``
 (``schedfuzz.strategies``: a few deviations from the default policy, or a random walk of a few
 dozen switches), so Hypothesis's shrinker minimises the failing schedule: fewest deviations
-(preemptions) first, then the earliest. The ``hypothesis`` engine (``schedfuzz.hypothesis_engine``)
+(preemptions) first, then the earliest. The ``hypothesis`` engine (``schedfuzz.engines.hypothesis``)
 follows the same rules. A verdict is raised as its own exception type and an actor's exception
 as itself, so Hypothesis keeps a deadlock and a livelock in one test apart; the decorator
 attaches the per-actor trace and the replay line as exception notes.
@@ -19,8 +19,8 @@ Rules every test body here follows:
 
 Hypothesis's shrinking is local and can stop short of the smallest schedule (a livelock found by
 switching at every step, a walk's dozen switches where two suffice), so both end with
-``schedfuzz.minimal.reduce``: the schedule shrinker, then an exhaustive check of the schedules
-with fewer deviations, the evidence behind the word "minimal" in a report.
+``schedfuzz.reduce.minimal.reduce``: the schedule shrinker, then an exhaustive check of the
+schedules with fewer deviations, the evidence behind the word "minimal" in a report.
 
 Under HypoFuzz (``hypothesis fuzz``) a ``@fuzz`` test runs unchanged and a failure comes out
 shrunk by Hypothesis's shrinker, with the trace and replay line, in HypoFuzz's dashboard. The
@@ -41,7 +41,7 @@ from hypothesis import Phase, currently_in_test_context, event, given, reject
 
 from schedfuzz.errors import InvalidArgument, SchedfuzzError
 from schedfuzz.execute import Outcome, raise_for, run
-from schedfuzz.minimal import smallest
+from schedfuzz.reduce.minimal import smallest
 from schedfuzz.scenario import ScenarioInfo, resolve
 from schedfuzz.settings import Settings
 from schedfuzz.strategies import ScheduleOracle, schedules
@@ -84,7 +84,8 @@ def check(outcome: Outcome, oracle: ScheduleOracle) -> None:
     Reports the events, rejects a cycling schedule that failed other than by a livelock, and
     raises the verdict with the per-actor trace and replay line as notes. On Hypothesis's final
     replay of the shrunk failure it raises the smallest failure of that kind instead, if there
-    is a smaller one (``schedfuzz.minimal.smallest``, at most ``MINIMISE_SECONDS``), and says so.
+    is a smaller one (``schedfuzz.reduce.minimal.smallest``, at most ``MINIMISE_SECONDS``), and
+    says so.
 
     Example::
 

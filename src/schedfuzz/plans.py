@@ -49,7 +49,7 @@ would make a cycle denser, down to "switch at every step". Read reversed, it mak
 sparser for as long as the livelock holds. Random bytes give the same spread of gaps either way.
 (Measured on the model's two-writer livelock: 7 to 11 preemptions in the shrunk lasso instead of
 42.) A cycle still cannot shrink into one with *more* records, such as the polite pair's two
-switches per round after "switch at every step"; ``schedfuzz.minimal`` covers that case.
+switches per round after "switch at every step"; ``schedfuzz.reduce.minimal`` covers that case.
 
 Walks. A walk switches at each choice point with some probability ``p``, for its first
 ``WALK_SWITCHES`` switches; its bytes are a density and one-byte records::

@@ -24,7 +24,7 @@ own, and denser ones likelier: dense interleavings are what plans cannot reach. 
 shrinks towards the plan.
 
 Hypothesis's shrinking is local: it can stop at a walk with a dozen switches where two suffice,
-or at a livelock found by switching at every step. ``schedfuzz.minimal.reduce`` finishes what
+or at a livelock found by switching at every step. ``schedfuzz.reduce.minimal.reduce`` finishes what
 it started, and the engine and ``@fuzz`` call it.
 
 Prior art: delay bounding (Emmi, Qadeer, Rakamaric, POPL 2011) searches schedules by their few

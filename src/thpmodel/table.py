@@ -27,7 +27,9 @@ from typing import Any
 import attrs
 
 import schedfuzz
-from schedfuzz.explore import Budget, Report, explore
+from schedfuzz.budget import Budget
+from schedfuzz.explore import explore
+from schedfuzz.verdict import Report
 
 __all__ = ["Row", "format_rows", "main", "proved_by", "run_table", "table_scenarios"]
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import pytest
 import schedfuzz as sf
-from schedfuzz.engines import dfs
 from schedfuzz.explore import Budget, explore
+from schedfuzz.search import dfs
 
 # name: (verdict, fewest preemptions, exhaustive proof affordable in the suite)
 THP_BUGS = {

@@ -104,7 +104,7 @@ def test_the_bounded_proofs_keep_what_they_say_when_one_process_runs_both(
     """The pool may hand both proofs to one process: the second must not inherit the first's
     ``KEEP_EVERY`` (it did, and the ratio came out 1.0 on a busy machine)."""
     import thpmodel.scenarios  # noqa: F401  (registers thp.upstream.c17)
-    from schedfuzz.engines import dfs_oracle
+    from schedfuzz.search import oracle as dfs_oracle
 
     monkeypatch.syspath_prepend(str(BENCH.parent))
     default = dfs_oracle.KEEP_EVERY

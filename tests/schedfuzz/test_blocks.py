@@ -6,9 +6,9 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import checkpoint, spawn
 from schedfuzz._core import clock
-from schedfuzz.blocks import GuidedOracle, joined_orders, turns
-from schedfuzz.minimal import reduce
-from schedfuzz.shrink import Shrinker
+from schedfuzz.reduce.minimal import reduce
+from schedfuzz.reduce.shrink import Shrinker
+from schedfuzz.reduce.turns import GuidedOracle, joined_orders, turns
 
 A, B, C = 0, 1, 2
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import schedfuzz as sf
-from schedfuzz.engines import dfs
 from schedfuzz.explore import Budget, explore
+from schedfuzz.search import dfs
 
 # Bounded by schedules and shrinking runs, which decide; the seconds are a safety net that never
 # binds, so the shrunk schedule does not depend on the machine's speed.
@@ -175,7 +175,7 @@ def test_choose_outside_an_actor_says_where_it_belongs() -> None:
 def test_the_turn_joining_shrinker_keeps_each_actors_values_when_it_moves_its_steps() -> None:
     """Shrinking reorders steps by actor: each actor's n-th choice gets its n-th value back,
     wherever its steps went, so a failure that needs the values survives the move."""
-    from schedfuzz.blocks import GuidedOracle, values_by_actor
+    from schedfuzz.reduce.turns import GuidedOracle, values_by_actor
 
     failing = sf.run(lossy, schedule=sf.Schedule(LOST_TWICE)).result
     assert failing.values == [(2, 1), (4, 1)]  # (step, index): both deliveries lost

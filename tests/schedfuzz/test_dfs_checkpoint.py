@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 import schedfuzz as sf
 from schedfuzz.cli import main
-from schedfuzz.engines import dfs, dfs_checkpoint
 from schedfuzz.explore import Budget
 from schedfuzz.scenario import resolve
+from schedfuzz.search import checkpoint as dfs_checkpoint
+from schedfuzz.search import dfs
 from schedfuzz.settings import Settings
 
 C17 = "thp.upstream.c17"
@@ -30,7 +31,8 @@ SMALL = {"actors": "writer,faulter"}
 LEG = """
 import json, sys
 import thpmodel.scenarios
-from schedfuzz.engines import dfs, dfs_checkpoint
+from schedfuzz.search import checkpoint as dfs_checkpoint
+from schedfuzz.search import dfs
 from schedfuzz.explore import Budget
 from schedfuzz.scenario import resolve
 from schedfuzz.settings import Settings

@@ -19,8 +19,8 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import Lock, checkpoint, spawn
 from schedfuzz.cli import main
-from schedfuzz.engines import dfs
 from schedfuzz.explore import Budget, Report, explore
+from schedfuzz.search import dfs
 
 BOUND = 6  # preemptions: the polite livelock needs 3 (stem and one turn)
 RUNS = 20_000  # every search here ends well within this many runs

@@ -1,9 +1,9 @@
-"""The way tree and the pending subtrees of the ``dfs`` search (``engines/dfs_pending.py``)."""
+"""The way tree and the pending subtrees of the ``dfs`` search (``search/pending.py``)."""
 
 from __future__ import annotations
 
 import pytest
-from schedfuzz.engines.dfs_pending import ROOT, Pending, Ways
+from schedfuzz.search.pending import ROOT, Pending, Ways
 
 
 def _tree() -> Ways:

@@ -39,9 +39,9 @@ from hypothesis import settings as hsettings
 
 from schedfuzz import RandomOracle, ReplayOracle, Settings, run
 from schedfuzz._core.runner import RunResult
-from schedfuzz.engines import dfs
 from schedfuzz.explore import PROGRESS, Budget
 from schedfuzz.scenario import ScenarioInfo
+from schedfuzz.search import dfs
 
 MAX_PREEMPTIONS = 2
 MAX_SCHEDULES = 1500  # per search; a level not finished within it is left out of the comparison

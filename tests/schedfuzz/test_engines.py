@@ -9,10 +9,12 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import AtomicInt, Lock, checkpoint, progress, snapshot, spawn
 from schedfuzz._core import clock
-from schedfuzz.engines import dfs, dfs_oracle, pct
 from schedfuzz.engines.random_walk import derive_seed
-from schedfuzz.engines.stategraph import Edge, StateGraph
 from schedfuzz.explore import Budget, explore
+from schedfuzz.engines import pct
+from schedfuzz.search import dfs
+from schedfuzz.search import oracle as dfs_oracle
+from schedfuzz.search.stategraph import Edge, StateGraph
 
 # Buggy demo scenarios: the verdict and the fewest preemptions that expose it, as the exhaustive
 # search proves them (it explores every schedule with fewer first).
@@ -548,8 +550,8 @@ def test_stateful_dfs_checks_a_clean_thp_design_completely() -> None:
 def test_dfs_proves_upstream_c17_with_a_writer_free_of_failures_up_to_two_preemptions() -> None:
     """The v5.17 truncate, holding two references itself, against a second retrying writer:
     every schedule with at most 2 preemptions runs clean (622 of them)."""
-    from schedfuzz.engines.dfs import search
     from schedfuzz.scenario import resolve
+    from schedfuzz.search.dfs import search
 
     info = resolve("thp.upstream.c17")
     report = search(info, {"actors": "writer"}, info.settings or sf.Settings(),

@@ -48,7 +48,7 @@ def test_only_the_search_modules_import_hypothesis_and_only_the_plugin_imports_p
     for path in modules("schedfuzz"):
         names = imports_of(path)
         if any(n.startswith("hypothesis") for n in names):
-            assert path.name in {"strategies.py", "fuzz.py", "hypothesis_engine.py"} \
+            assert path.name in {"strategies.py", "fuzz.py", "hypothesis.py"} \
                 or "engines" in path.parts, path
         if any(n == "pytest" or n.startswith("pytest.") for n in names):
             assert path.name == "pytest_plugin.py", path

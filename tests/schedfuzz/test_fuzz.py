@@ -14,9 +14,9 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import Deadlock, InvalidArgument, Livelock
 from schedfuzz import fuzz as fuzz_module
+from schedfuzz.engines.hypothesis import _Search
 from schedfuzz.explore import Budget
 from schedfuzz.fuzz import check, fuzz, preemption_bucket
-from schedfuzz.hypothesis_engine import _Search
 from schedfuzz.scenario import resolve
 from schedfuzz.settings import Settings
 from schedfuzz.strategies import Deviation, ScheduleOracle, SchedulePlan, schedules

@@ -8,8 +8,8 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import Deadlock, Lock, ReplayDiverged, spawn
 from schedfuzz._core import clock
+from schedfuzz.engines.hypothesis import hypothesis_engine
 from schedfuzz.explore import Budget, engine, explore
-from schedfuzz.hypothesis_engine import hypothesis_engine
 
 # Shrinking a long failure is bounded by runs, which decide; its seconds are a safety net that
 # never binds, so the reduced schedule does not depend on the machine's speed.
@@ -17,7 +17,7 @@ SHRINK_RUNS = 4000
 
 
 def test_engine_is_registered_and_reports_a_shrunk_replayable_failure() -> None:
-    assert engine("hypothesis") is hypothesis_engine
+    assert engine("hypothesis").fn is hypothesis_engine
     report = explore("demo.abba", engine_name="hypothesis", budget=Budget(max_schedules=1000))
     assert report.verdict == "deadlock"
     assert report.failed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import schedfuzz as sf
 from schedfuzz import Livelock, ReplayOracle, spawn
-from schedfuzz.minimal import minimise, reduce, smallest
+from schedfuzz.reduce.minimal import minimise, reduce, smallest
 from schedfuzz.settings import Settings
 
 # Shrinking in these tests is bounded by runs, which decide; the seconds are a safety net that

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import schedfuzz as sf
-from schedfuzz.engines.view import StepDigest
 from schedfuzz.explore import Budget, explore
+from schedfuzz.search.digest import StepDigest
 
 _RUNS = [0]  # what one run leaves to the next: the hidden input of the scenarios below
 

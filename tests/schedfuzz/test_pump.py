@@ -1,4 +1,4 @@
-"""Livelocks whose data grows: the pumping step after a search (``schedfuzz.engines.pump``).
+"""Livelocks whose data grows: the pumping step after a search (``schedfuzz.livelock.pump``).
 
 A polite back-off whose actors count their rounds never repeats a state, so no lasso proves it,
 and no engine's schedule sustains it: every search ends "ok". After the search, the engines
@@ -19,8 +19,8 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import Livelock, Lock, Settings, checkpoint, corpus, progress, scenario, spawn
 from schedfuzz.cli import main
-from schedfuzz.engines import pump, reads
 from schedfuzz.explore import Budget, Report, explore
+from schedfuzz.livelock import pump, reads
 
 SMALL = Settings(max_steps=2000)
 ENGINES = ["hypothesis", "random"]

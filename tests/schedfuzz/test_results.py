@@ -15,8 +15,8 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import AtomicInt, Lock, Settings, snapshot, spawn
 from schedfuzz.cli import main
-from schedfuzz.engines import dfs
 from schedfuzz.explore import Budget, Report, explore
+from schedfuzz.search import dfs
 
 ENGINES = ["hypothesis", "random", "pct", "dfs"]
 SMALL = Settings(max_steps=2000)

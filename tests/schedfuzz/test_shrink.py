@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import schedfuzz as sf
 from schedfuzz import AtomicInt, Lock, at_end, checkpoint, spawn
-from schedfuzz.engines import dfs
 from schedfuzz.engines.random_walk import derive_seed
 from schedfuzz.explore import Budget, explore
-from schedfuzz.shrink import LenientReplay, shrink
+from schedfuzz.reduce.shrink import LenientReplay, shrink
+from schedfuzz.search import dfs
 
 # Shrinking in these tests is bounded by runs, which decide; the seconds are a safety net that
 # never binds, so no verdict here depends on the machine's speed.

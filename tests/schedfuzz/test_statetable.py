@@ -7,10 +7,10 @@ import random
 
 import pytest
 import schedfuzz as sf
-from schedfuzz.engines import dfs
-from schedfuzz.engines.statetable import Edge, EdgeTable, KeyTable, TagSet
 from schedfuzz.explore import Budget
 from schedfuzz.scenario import resolve
+from schedfuzz.search import dfs
+from schedfuzz.search.statetable import Edge, EdgeTable, KeyTable, TagSet
 from schedfuzz.settings import Settings
 
 

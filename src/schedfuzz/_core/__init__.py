@@ -16,4 +16,10 @@ Layering, bottom up (a module imports only those above it in this list):
     detect      classifying a stuck run: deadlock, missed wakeup, hang
     watchdog    stopping a runaway actor
     runner      the run loop
+
+``freeze`` and ``moduleglobals`` recurse into each other (a function's image holds the globals
+it reads; a global's value is frozen like any other): ``moduleglobals`` installs its part in
+``freeze`` when it loads, which is why loading this package loads it.
 """
+
+from schedfuzz._core import moduleglobals as _moduleglobals  # noqa: F401  # see above

@@ -41,6 +41,7 @@ from typing import Any
 
 from schedfuzz._core.codekey import code_key, key_of
 from schedfuzz._core.framestack import stack_of
+from schedfuzz.errors import SchedfuzzInternalError
 
 __all__ = ["SCALAR_TYPES", "Freezer", "Inexact", "Memo", "describe", "freeze"]
 
@@ -274,11 +275,10 @@ def _function(value: Any, memo: Memo, depth: int) -> Any:
     code = value.__code__
     # A function held in a variable changes what calling it does through the module globals
     # it reads, too (a counter a helper keeps).
-    reads = global_reads(code, value.__globals__)
     return ("fn", key_of(code), _items(cells, memo, depth),
             _freeze(value.__defaults__, memo, depth + 1),
             _freeze(value.__kwdefaults__, memo, depth + 1),
-            globals_image(reads, memo) if reads else ())
+            function_globals(value, memo))
 
 
 def _method(value: Any, memo: Memo, depth: int) -> Any:
@@ -512,6 +512,12 @@ def _classify(t: type) -> Freezer:
     return freezer
 
 
-# A function's state includes the globals its code touches; that module needs ``freeze``, so it
-# is imported last, once everything it uses from here exists.
-from schedfuzz._core.moduleglobals import global_reads, globals_image  # noqa: E402
+def _globals_unknown(fn: types.FunctionType, memo: Memo) -> Any:
+    msg = "schedfuzz._core.moduleglobals did not install function_globals"
+    raise SchedfuzzInternalError(msg)
+
+
+# The image of the module globals a function's code reads. ``moduleglobals`` freezes those
+# values with this module, so it cannot be imported here: it installs itself when it loads
+# (``schedfuzz._core`` loads it first thing).
+function_globals: Callable[[types.FunctionType, Memo], Any] = _globals_unknown

@@ -21,6 +21,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from schedfuzz._core import freeze as freeze_module
 from schedfuzz._core.freeze import SCALAR_TYPES, Memo, freeze
 
 __all__ = ["global_reads", "globals_image"]
@@ -377,3 +378,12 @@ def globals_image(reads: tuple[tuple[dict[str, Any], tuple[str, ...]], ...], mem
         parts.append(part)
     image = done[id(reads)] = tuple(parts)
     return image
+
+
+def _function_globals(fn: types.FunctionType, memo: Memo) -> Any:
+    """The image of the globals ``fn``'s code reads (``freeze.function_globals``)."""
+    reads = global_reads(fn.__code__, fn.__globals__)
+    return globals_image(reads, memo) if reads else ()
+
+
+freeze_module.function_globals = _function_globals

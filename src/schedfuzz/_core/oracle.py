@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from schedfuzz.settings import Settings
 
 __all__ = ["DefaultOracle", "Oracle", "RandomOracle", "ReplayOracle", "RunView", "ScriptOracle",
-           "check_oracle"]
+           "check_oracle", "enabled_mask"]
 
 
 class RunView(Protocol):
@@ -130,6 +130,15 @@ class Oracle:
         """Which of ``n >= 2`` options an actor's ``schedfuzz.choose`` returns: its index."""
         msg = f"{type(self).__qualname__} does not define choose_value(n)"
         raise NotImplementedError(msg)
+
+
+def enabled_mask(run: RunView) -> int:
+    """The candidates of the current choice point as a bit mask of actor ids (what a state
+    graph keeps per state and a livelock's fairness check reads)."""
+    mask = 0
+    for a in run.runnable:
+        mask |= 1 << a.aid
+    return mask
 
 
 def check_oracle(oracle: object) -> Oracle:

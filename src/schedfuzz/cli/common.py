@@ -78,7 +78,7 @@ def scenario_of(args: Any) -> Any:
         raise BadInput(msg)
     if not args.threads:
         return resolve(args.scenario)
-    from schedfuzz.threads import as_scenario
+    from schedfuzz._threads.adapt import as_scenario
 
     info = resolve(args.scenario)
     plain = getattr(info.fn, "__wrapped__", info.fn) if getattr(

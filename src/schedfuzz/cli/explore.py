@@ -19,7 +19,7 @@ from schedfuzz.cli.ticker import Ticker, progress
 if TYPE_CHECKING:
     import argparse
 
-    from schedfuzz.explore import Report
+    from schedfuzz.verdict import Report
 
 __all__ = ["run_explore"]
 
@@ -31,9 +31,11 @@ def run_explore(args: argparse.Namespace) -> int:
     # --seconds bounds the whole command, from here: importing the engine counts too.
     deadline = None if args.seconds is None else clock.now() + args.seconds
     from schedfuzz import corpus
-    from schedfuzz.engines.dfs_checkpoint import log_saves_to_stderr
+    from schedfuzz.budget import Budget
+    from schedfuzz.engines import engine
     from schedfuzz.execute import explain
-    from schedfuzz.explore import Budget, engine, explore
+    from schedfuzz.explore import explore
+    from schedfuzz.search.checkpoint import log_saves_to_stderr
 
     info = scenario_of(args)
     params = parse_params(args.param)

@@ -15,7 +15,7 @@ __all__ = ["Ticker", "progress"]
 def progress() -> str:
     """What the search has done so far, from the counts engines keep in ``explore.PROGRESS``
     ("schedules 1,204", or for dfs "level 2, runs 1,903, states 50,004"); "" before any."""
-    from schedfuzz.explore import PROGRESS  # loaded by the search being watched
+    from schedfuzz.budget import PROGRESS  # loaded by the search being watched
 
     return ", ".join(f"{k} {v:,}" for k, v in list(PROGRESS.items()))
 

@@ -81,6 +81,7 @@ from schedfuzz.errors import InvalidArgument
 from schedfuzz.execute import Outcome
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.settings import Settings
+from schedfuzz.verdict import error_name
 
 __all__ = ["FORMAT", "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_INT_DIGITS", "MAX_ITEMS",
            "MAX_NUMBER_TEXT", "MAX_STEPS", "MAX_WIDTH", "READS", "TRACE_KEEP", "VERSION", "Entry",
@@ -153,7 +154,7 @@ class Entry:
         error = result.error
         lines = result.trace.lines()
         return cls(path, outcome.info, dict(outcome.params), result.kind,
-                   "" if error is None else type(error).__name__, _first_line(outcome),
+                   error_name(error), _first_line(outcome),
                    tuple(outcome.schedule.decisions), outcome.schedule.cycle_start,
                    tuple(result.widths), result.preemptions, result.steps, outcome.settings,
                    tuple(lines[:TRACE_KEEP]), len(lines), trace_digest(lines),

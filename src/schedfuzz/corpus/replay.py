@@ -31,6 +31,7 @@ from schedfuzz.corpus.format import trace_digest, verdict_label
 from schedfuzz.corpus.store import entries
 from schedfuzz.errors import CorpusError, ReplayDiverged
 from schedfuzz.execute import Outcome, explain, run
+from schedfuzz.verdict import FailureKey
 
 if TYPE_CHECKING:
     import os
@@ -90,8 +91,9 @@ class Replayed:
         """Same verdict, same exception type, as proved as recorded, and the schedule still
         fits the program."""
         e = self.entry
-        return (self.diverged is None and self.problem is None and self.verdict == e.verdict
-                and self.error == e.error and self.proved == e.proved)
+        return (self.diverged is None and self.problem is None
+                and FailureKey(self.verdict, self.error, self.proved)
+                == FailureKey(e.verdict, e.error, e.proved))
 
     @property
     def exact(self) -> bool:
@@ -169,12 +171,9 @@ def replay_entry(entry: Entry) -> Replayed:
     except Exception as exc:  # the scenario's setup raised, or the replay cannot even start
         problem = " ".join(f"{type(exc).__name__}: {exc}".split())
         return Replayed(entry, None, "error", type(exc).__name__, problem=problem)
-    error = outcome.result.error
-    proved = bool(getattr(error, "proved", True)) if outcome.result.kind == "livelock" else None
-    return Replayed(entry, outcome, outcome.result.kind,
-                    "" if error is None else type(error).__name__,
-                    diverged=oracle.diverged, diff=_compare(entry, outcome.result.trace.lines()),
-                    proved=proved)
+    key = FailureKey.of(outcome)
+    return Replayed(entry, outcome, key.kind, key.error, diverged=oracle.diverged,
+                    diff=_compare(entry, outcome.result.trace.lines()), proved=key.proved)
 
 
 def _compare(entry: Entry, lines: list[str]) -> tuple[str, ...]:

@@ -116,7 +116,7 @@ def _threaded(ref: str | None, allow: tuple[str, ...], preempt_in: tuple[str, ..
               ) -> ScenarioInfo:
     """A plain function of an imported or allowed module, defined there (not a builtin, not
     something the module imported from elsewhere, such as ``os.system``)."""
-    from schedfuzz.threads import as_scenario
+    from schedfuzz._threads.adapt import as_scenario
 
     if ref is None or not _REF.fullmatch(ref) or "." in ref.partition(":")[2] \
             or ref.partition(":")[2].startswith("__"):

@@ -31,12 +31,14 @@ from typing import Any
 from schedfuzz._core.actor import ActorState
 from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import Runner
+from schedfuzz.budget import Budget
+from schedfuzz.engines import register_engine
 from schedfuzz.engines.random_walk import derive_seed
 from schedfuzz.engines.sampling import sample
 from schedfuzz.errors import InvalidArgument
-from schedfuzz.explore import Budget, Report, register_engine
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.settings import Settings
+from schedfuzz.verdict import Report
 
 __all__ = ["CALIBRATION", "Pct", "PctOracle", "pct_engine", "search"]
 

@@ -9,7 +9,7 @@ through a short ladder by schedule index, and every bug depth gets a share of th
 
 SCTBench found this naive controlled random scheduler about as effective as systematic schedule
 bounding on real C programs; it has no Hypothesis cost per decision, so it is also the fast path.
-A failure is shrunk by ``schedfuzz.shrink`` to a minimal reproducer.
+A failure is shrunk by ``schedfuzz.reduce.shrink`` to a minimal reproducer.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import hashlib
 from typing import Any
 
 from schedfuzz._core.oracle import RandomOracle
+from schedfuzz.budget import Budget
+from schedfuzz.engines import register_engine
 from schedfuzz.engines.sampling import sample
-from schedfuzz.explore import Budget, Report, register_engine
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.settings import Settings
+from schedfuzz.verdict import Report
 
 __all__ = ["SWITCH_LADDER", "RandomWalk", "derive_seed", "random_engine"]
 

@@ -11,7 +11,7 @@ any process, and a search split across processes finds the same first failure as
 Each worker scans its own indices in increasing order and publishes its first failing index in a
 shared cell; a worker stops once its next index is above the best one published, since it can no
 longer win. Only the winner's decisions cross the process boundary; the parent replays them to
-rebuild the full ``Outcome`` (trace, verdict) and shrinks it with ``schedfuzz.shrink``.
+rebuild the full ``Outcome`` (trace, verdict) and shrinks it with ``schedfuzz.reduce.shrink``.
 
 Each scan also keeps its few longest runs without a verdict (``pump.Longest``). A search that
 found nothing, or only a ``StepBound``, hands them to the pumping step (``pump``), which repeats
@@ -31,15 +31,17 @@ import attrs
 from schedfuzz._core import clock
 from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import Runner
-from schedfuzz.engines import pump
-from schedfuzz.engines.processes import context, find_again, gather, importable, raise_failure
+from schedfuzz.budget import PROGRESS, Budget
+from schedfuzz.engines import pumping
 from schedfuzz.execute import nondeterministic, run
-from schedfuzz.explore import PROGRESS, Budget, Report, conclude, met_inexact
-from schedfuzz.minimal import fewest_preemptions
+from schedfuzz.livelock import pump
+from schedfuzz.processes import context, find_again, gather, importable, raise_failure
+from schedfuzz.reduce.minimal import fewest_preemptions
+from schedfuzz.reduce.shrink import shrink
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
-from schedfuzz.shrink import shrink
+from schedfuzz.verdict import FailureKey, Report, conclude, met_inexact
 
 __all__ = ["Found", "Sampler", "sample"]
 
@@ -64,7 +66,7 @@ class Found:
     index: int
     decisions: list[int]
     cycle_start: int | None
-    kind: str
+    key: FailureKey
     seconds: float
 
 
@@ -109,7 +111,7 @@ def _scan(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget
         PROGRESS["schedules"] = scan.schedules
         if result.error is not None:
             cycle = result.lasso[2] if result.lasso is not None else None
-            scan.found = Found(index, result.decisions, cycle, result.kind,
+            scan.found = Found(index, result.decisions, cycle, FailureKey.of(result),
                                time.perf_counter() - started)
             if best is not None:
                 with best.get_lock():
@@ -194,7 +196,7 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
         report.note = note + ("verified: the scenario has a single schedule (a run met no "
                               "choice point) and it does not fail")
         return report
-    if found is None and not scan.timed_out and pump.after_search(
+    if found is None and not scan.timed_out and pumping.after_search(
             report, settings, scan.longest, inexact=scan.inexact,
             deadline=None if budget.deadline is None
             else time.perf_counter() + (budget.left() or 0.0)):
@@ -209,9 +211,10 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
     report.first_failure = (found.index + 1, seconds)
     outcome = run(info, schedule=Schedule(found.decisions, found.cycle_start),
                   settings=settings, **params)
-    if outcome.kind != found.kind:
-        raise nondeterministic(info, params, f"schedule {found.index} gave {found.kind}, and "
-                                             f"its replay gave {outcome.kind}", outcome.schedule)
+    if not found.key.shown_by(FailureKey.of(outcome)):
+        raise nondeterministic(info, params, f"schedule {found.index} gave {found.key.kind}, "
+                                             f"and its replay gave {outcome.kind}",
+                               outcome.schedule)
     shrink_started = clock.now()
     shrink_for = budget.shrink_time()  # within what is left of budget.seconds
     runs = budget.shrink_runs
@@ -225,12 +228,12 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
     conclude(report, "none", "failure", inexact=scan.inexact)
     report.stats.update(shrunk.stats())
     count = fewest.outcome.result.preemptions
-    report.note = note + (f"{found.kind} at schedule {found.index}; shrunk from "
+    report.note = note + (f"{found.key.kind} at schedule {found.index}; shrunk from "
                           f"{shrunk.original_preemptions} to {count} "
                           f"preemption{'' if count == 1 else 's'} in "
                           f"{shrunk.runs + fewest.runs} replays"
                           + (f"; {fewest.note}" if fewest.note else ""))
     if fewest.outcome.kind == "step_bound":  # a cycle that outran max_steps: pump it
         scan.longest.offer(outcome.result)
-        pump.after_step_bound(report, settings, scan.longest, inexact=scan.inexact)
+        pumping.after_step_bound(report, settings, scan.longest, inexact=scan.inexact)
     return report

@@ -23,19 +23,20 @@ import contextlib
 import signal
 from typing import Any
 
-from schedfuzz.engines.dfs import DfsSearch
-from schedfuzz.engines.dfs_checkpoint import (
+from schedfuzz.budget import Budget
+from schedfuzz.execute import run
+from schedfuzz.processes import context, find_again, gather, importable, raise_failure
+from schedfuzz.scenario import ScenarioInfo
+from schedfuzz.search.checkpoint import (
     log_saves_to_stderr,
     logs_saves,
     remove,
     stop_signals,
     worker_path,
 )
-from schedfuzz.engines.processes import context, find_again, gather, importable, raise_failure
-from schedfuzz.execute import run
-from schedfuzz.explore import Budget, Report, conclude
-from schedfuzz.scenario import ScenarioInfo
+from schedfuzz.search.dfs import DfsSearch
 from schedfuzz.settings import Settings
+from schedfuzz.verdict import Report, conclude
 
 __all__ = ["parallel_search"]
 

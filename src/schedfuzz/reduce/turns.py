@@ -12,7 +12,7 @@ This is the context-switch reduction of Tinertia (Jalbert and Sen, "A trace simp
 technique for effective debugging of concurrent programs", FSE 2010), which shrinks a thread
 schedule by moving whole blocks and keeping a move only if the failure stays. On a walk's
 failure it removes most of the switches in a few dozen runs, before any search below the
-count is needed; ``schedfuzz.shrink`` runs it as its first pass.
+count is needed; ``schedfuzz.reduce.shrink`` runs it as its first pass.
 """
 
 from __future__ import annotations

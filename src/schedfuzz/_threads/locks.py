@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from schedfuzz._core.actor import Block
 from schedfuzz._core.traps import checkpoint, current_actor, current_runner, park
 from schedfuzz._core.waitqueue import Waiter, WaitQueue
-from schedfuzz.threads.world import World, world
+from schedfuzz._threads.world import World, world
 
 if TYPE_CHECKING:
     from schedfuzz._core.actor import Actor

@@ -4,7 +4,7 @@ A ``Thread`` started in an explored run becomes an actor named after the thread;
 waits for that actor (a join nobody can end is a hang, two threads joining each other a
 deadlock); an exception that escapes ``run()`` fails the run with the thread's own traceback,
 where a real thread would print it and die unnoticed. The functions here replace the methods of
-the real ``threading.Thread`` class while a run is patched (``schedfuzz.threads.patch``), so
+the real ``threading.Thread`` class while a run is patched (``schedfuzz._threads.patch``), so
 subclasses defined before the run (``class Worker(threading.Thread)``) are actors too.
 """
 
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from schedfuzz._core.actor import ActorState
 from schedfuzz._core.traps import LOCAL, checkpoint, current_actor, current_runner, running_actor
-from schedfuzz.threads.locks import block_on
-from schedfuzz.threads.world import IDENT_BASE, MONOTONIC_START, WALL_START, world
+from schedfuzz._threads.locks import block_on
+from schedfuzz._threads.world import IDENT_BASE, MONOTONIC_START, WALL_START, world
 
 if TYPE_CHECKING:
     from schedfuzz._core.actor import Actor

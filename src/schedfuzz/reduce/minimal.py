@@ -27,7 +27,7 @@ reported count the fewest any failure of that kind needs.
 
 The counts stay small only if something brought the failure down first. Hypothesis
 does for a deviation plan; a walk's failure (``schedfuzz.strategies``) leaves its shrinker with a
-dozen switches. ``reduce`` therefore runs the schedule shrinker (``schedfuzz.shrink``, which
+dozen switches. ``reduce`` therefore runs the schedule shrinker (``schedfuzz.reduce.shrink``, which
 edits the decisions themselves) before ``minimise``; ``smallest`` then runs the result again the
 way the original ran, for a report.
 """
@@ -42,25 +42,15 @@ import attrs
 
 from schedfuzz._core import clock
 from schedfuzz._core.runner import RunResult
+from schedfuzz.budget import Budget
 from schedfuzz.execute import Outcome, run
 from schedfuzz.plans import Deviation, ScheduleOracle, SchedulePlan
+from schedfuzz.reduce.shrink import shrink, size
+from schedfuzz.search import dfs
+from schedfuzz.verdict import FailureKey, same_failure
 
 __all__ = ["Minimised", "fewest_preemptions", "minimise", "reduce", "same_failure", "size",
            "smallest"]
-
-
-def size(outcome: Outcome) -> tuple[int, int, int, tuple[int, ...]]:
-    """Smaller is simpler: preemptions, then ``Schedule.sort_key`` (deviations, length, ...)."""
-    return (outcome.result.preemptions, *outcome.schedule.sort_key())
-
-
-def same_failure(reference: Outcome, candidate: Outcome) -> bool:
-    """Does ``candidate`` fail the way ``reference`` does (kind, exception type, lasso)?"""
-    if candidate.kind != reference.kind:
-        return False
-    if type(candidate.error) is not type(reference.error):
-        return False
-    return reference.result.lasso is None or candidate.result.lasso is not None
 
 
 @attrs.frozen
@@ -170,17 +160,16 @@ def fewest_preemptions(outcome: Outcome, *, seconds: float,
     affordable. Its first failure is preemption-minimal; if the levels finish without one,
     ``outcome`` is.
     """
-    from schedfuzz.engines import dfs  # the engines build on this module, not the reverse
-    from schedfuzz.explore import Budget
-
     target = outcome.result.preemptions
     if not outcome.failed or not target:
         return Minimised(outcome, 0, outcome.failed, "")
     if seconds <= 0 or max_runs == 0 or outcome.kind == "step_bound":
         return Minimised(outcome, 0, False, "")
 
+    key = FailureKey.of(outcome)
+
     def accept(result: RunResult) -> bool:
-        return result.kind == outcome.kind and type(result.error) is type(outcome.error)
+        return key.shown_by(FailureKey.of(result))
 
     report = dfs.search(outcome.info, outcome.params, outcome.settings,
                         Budget(max_schedules=1 << 40 if max_runs is None else max_runs,
@@ -222,7 +211,7 @@ MINIMISE_CAP = 30.0
 
 def reduce(outcome: Outcome, *, seconds: float, max_runs: int | None = None) -> Minimised:
     """The simplest failure like ``outcome`` in ``seconds``: the fewest preemptions first
-    (``fewest_preemptions``), then ``schedfuzz.shrink`` and ``minimise`` for the fewest
+    (``fewest_preemptions``), then ``schedfuzz.reduce.shrink`` and ``minimise`` for the fewest
     deviations among those.
 
     The preemption search goes first because its answer does not depend on where it starts:
@@ -243,8 +232,6 @@ def reduce(outcome: Outcome, *, seconds: float, max_runs: int | None = None) -> 
     with it the caps do not apply, so ``seconds`` can be a generous safety net and the result
     is the same on every machine.
     """
-    from schedfuzz.shrink import shrink  # its exhaustive pass imports the engines
-
     if not outcome.failed:
         return Minimised(outcome, 0, True, "")
     deadline = clock.now() + seconds

@@ -25,14 +25,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from schedfuzz.execute import Outcome, run
-from schedfuzz.explore import Report, conclude
 from schedfuzz.schedule import Schedule
+from schedfuzz.verdict import Report, conclude
 
 if TYPE_CHECKING:
     from schedfuzz._core.runner import RunResult
-    from schedfuzz.engines.dfs_pending import Pending, Ways
-    from schedfuzz.engines.stategraph import Lasso, StateGraph
     from schedfuzz.scenario import ScenarioInfo
+    from schedfuzz.search.pending import Pending, Ways
+    from schedfuzz.search.stategraph import Lasso, StateGraph
     from schedfuzz.settings import Settings
 
 __all__ = ["DfsReporting"]

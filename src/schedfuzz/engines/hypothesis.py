@@ -11,8 +11,8 @@ same schedule on any machine):
 1. Hypothesis looks a little further for failures of other kinds and shrinks each, for at most
    a third of the time and no more than ``HYPOTHESIS_SHRINK_CAP`` (as in any Hypothesis test:
    it reports the simplest *drawn* schedules);
-2. ``schedfuzz.minimal.reduce`` searches every schedule with fewer preemptions (the exhaustive
-   engine, so the count it reports is the fewest any schedule needs), then shrinks the
+2. ``schedfuzz.reduce.minimal.reduce`` searches every schedule with fewer preemptions (the
+   exhaustive search, so the count it reports is the fewest any schedule needs), then shrinks the
    decisions themselves, which gets a walk's failure down from a dozen switches to the few it
    needs, and checks every schedule with fewer deviations (the word "minimal" in the report);
    the time left is shared equally among the failures found, and the smallest after it is the
@@ -21,7 +21,7 @@ same schedule on any machine):
    depends on something the scheduler does not control, and says so.
 
 A search without a failure, or whose failure is a ``StepBound``, ends with the pumping step
-(``schedfuzz.engines.pump``): the few longest runs are searched for a fair cycle of the control
+(``schedfuzz.livelock.pump``): the few longest runs are searched for a fair cycle of the control
 state, whose decisions are repeated to ``max_steps``: a livelock whose data grows (a round
 counter) is reported there, as no drawn schedule sustains it.
 
@@ -41,16 +41,19 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, reject
 from hypothesis.errors import Flaky, HypothesisException
 
 from schedfuzz._core import clock
-from schedfuzz.engines import pump
+from schedfuzz.budget import PROGRESS, Budget
+from schedfuzz.engines import pumping, register_engine
 from schedfuzz.errors import ReplayDiverged
 from schedfuzz.execute import Outcome, nondeterministic, run
-from schedfuzz.explore import PROGRESS, Budget, Report, conclude, met_inexact, register_engine
 from schedfuzz.fuzz import DEFAULT_MAX_DEVIATIONS, cycle_without_livelock, report_events
-from schedfuzz.minimal import reduce, same_failure, size
+from schedfuzz.livelock import pump
+from schedfuzz.reduce.minimal import reduce
+from schedfuzz.reduce.shrink import size
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
 from schedfuzz.strategies import ScheduleOracle, schedules
+from schedfuzz.verdict import FailureKey, Report, conclude, met_inexact, same_failure
 
 __all__ = ["HYPOTHESIS_SHRINK_CAP", "HYPOTHESIS_SHRINK_SHARE", "hypothesis_engine"]
 
@@ -78,10 +81,6 @@ class _NoChoices(_Stop):
     """The scenario passed without a single choice point: every schedule is that one run."""
 
 
-def _failure_key(outcome: Outcome) -> tuple[str, str]:
-    return (outcome.kind, type(outcome.error).__qualname__)
-
-
 def _leaves(exc: BaseException) -> Iterator[BaseException]:
     """The exceptions inside an exception group, recursively (duck-typed: 3.10 has none)."""
     inner = getattr(exc, "exceptions", None)
@@ -106,7 +105,7 @@ class _Search:
     first_failure: tuple[int, float] | None = None
     found_by: str = ""  # the shape of the first failing schedule: "plan" or "walk"
     found_at: float = 0.0
-    best: dict[tuple[str, str], Outcome] = attrs.field(factory=dict)
+    best: dict[FailureKey, Outcome] = attrs.field(factory=dict)
     # the latest failing runs, to find the outcome behind each exception Hypothesis reports
     recent: list[tuple[BaseException, Outcome]] = attrs.field(factory=list)
     inexact: list[str] = attrs.field(factory=list)  # uncomparable values the runs met
@@ -141,7 +140,7 @@ class _Search:
             self.found_at = time.perf_counter()
             self.first_failure = (self.schedules, self.found_at - self.started)
             self.found_by = oracle.shape
-        key = _failure_key(outcome)
+        key = FailureKey.of(outcome)
         if key not in self.best or size(outcome) < size(self.best[key]):
             self.best[key] = outcome
         self.recent = [*self.recent[-15:], (error, outcome)]
@@ -223,7 +222,7 @@ class _Search:
             if raised is not None:
                 raise raised  # before any failure of the program: misuse, or a bug of ours
             left = self.left()
-            if not timed_out and not report.complete and pump.after_search(
+            if not timed_out and not report.complete and pumping.after_search(
                     report, self.settings, self.longest, inexact=self.inexact,
                     deadline=None if left is None else time.perf_counter() + left):
                 return report
@@ -288,7 +287,7 @@ class _Search:
         }
         if final.kind == "step_bound":  # a cycle that outran max_steps: pump it
             self.longest.offer(shrunk.result)
-            pump.after_step_bound(report, self.settings, self.longest, inexact=self.inexact)
+            pumping.after_step_bound(report, self.settings, self.longest, inexact=self.inexact)
         return report
 
 

@@ -1,9 +1,5 @@
-"""Summaries of a run that engines' oracles compute from its ``RunView``.
-
-``enabled_mask`` is the candidates of a choice point as a bit mask (what a state graph keeps per
-state and a livelock's fairness check reads). ``StepDigest`` sums the trace up in one number, for
-an engine that checks a replay takes the steps it recorded.
-"""
+"""``StepDigest``: the steps a run took, summed up in one number, so that the exhaustive search
+can check that a replay takes the steps it recorded (``search.oracle``)."""
 
 from __future__ import annotations
 
@@ -14,15 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from schedfuzz._core.oracle import RunView
 
-__all__ = ["StepDigest", "enabled_mask"]
-
-
-def enabled_mask(runner: RunView) -> int:
-    """Bit mask of the candidates at this choice point."""
-    mask = 0
-    for a in runner.runnable:
-        mask |= 1 << a.aid
-    return mask
+__all__ = ["StepDigest"]
 
 
 # label -> a number for it: a str's own hash differs between processes, and a digest is saved in

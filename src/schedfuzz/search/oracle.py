@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING
 
 from schedfuzz._core.actor import ActorState
 from schedfuzz._core.fingerprint import outline_of
-from schedfuzz._core.oracle import Oracle, RunView
-from schedfuzz.engines.dfs_pending import ROOT
-from schedfuzz.engines.stategraph import Edge
-from schedfuzz.engines.view import StepDigest, enabled_mask
+from schedfuzz._core.oracle import Oracle, RunView, enabled_mask
 from schedfuzz.errors import ReplayDiverged
 from schedfuzz.execute import nondeterministic
 from schedfuzz.schedule import Schedule
+from schedfuzz.search.digest import StepDigest
+from schedfuzz.search.pending import ROOT
+from schedfuzz.search.stategraph import Edge
 
 if TYPE_CHECKING:
-    from schedfuzz.engines.dfs import DfsSearch
+    from schedfuzz.search.dfs import DfsSearch
 
 __all__ = ["KEEP_EVERY", "DfsOracle", "Prune"]
 

@@ -27,7 +27,7 @@ every search ends "ok". This module is the search step after the search (``after
    (``rounds (alice, in polite): 1, 2, 3, 4, ...``). A late round must differ from the first
    only there: the same cycle all along.
 4. **Read or not.** That late round, past ``max_steps // 2``, runs under a line tracer
-   (``schedfuzz.engines.reads``). A changing value whose name no executed line of the program
+   (``schedfuzz.livelock.reads``). A changing value whose name no executed line of the program
    loads (only ``rounds += 1``, ``n = n + 1``, ``log.append(x)``, which write it) cannot steer
    the cycle: the lasso is proved modulo those values, and the message says so. A value that
    some line reads (a branch test, a loop's bound, an argument), code whose source cannot be
@@ -42,8 +42,7 @@ The reproducer is the pumped schedule, cut to stem + one round like a lasso's; r
 from __future__ import annotations
 
 import itertools
-import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -52,23 +51,21 @@ from schedfuzz._core.codekey import CODE_KEYS
 from schedfuzz._core.fingerprint import actor_outline
 from schedfuzz._core.freeze import freeze
 from schedfuzz._core.moduleglobals import global_reads
-from schedfuzz._core.oracle import ReplayOracle, RunView
-from schedfuzz.engines.reads import LineTracer, readers
-from schedfuzz.engines.view import enabled_mask
+from schedfuzz._core.oracle import ReplayOracle, RunView, enabled_mask
+from schedfuzz._core.runner import Runner
 from schedfuzz.errors import Livelock, ReplayDiverged
-from schedfuzz.explore import Report, conclude
+from schedfuzz.livelock.reads import LineTracer, readers
 from schedfuzz.schedule import Schedule
 
 if TYPE_CHECKING:
     from schedfuzz._core.runner import RunResult
-    from schedfuzz.execute import Outcome
     from schedfuzz.scenario import ScenarioInfo
     from schedfuzz.settings import Settings
 
-__all__ = ["Change", "CycleOracle", "Longest", "Watch", "Window", "after_search",
-           "after_step_bound", "search", "settle", "simplest", "windows"]
+__all__ = ["Change", "CycleOracle", "Longest", "Watch", "Window", "pump_cycle", "settle",
+           "simplest", "windows"]
 
-KEEP = 4  # longest runs without a verdict that a search hands to ``search``
+KEEP = 4  # longest runs without a verdict a search keeps for pumping (``engines.pumping``)
 WINDOWS_PER_RUN = 2  # candidate cycles pumped per kept run
 SCANNED_WINDOWS = 2000  # candidate cycles of a kept run compared to pick those
 MAX_PUMPS = 6  # pumped runs per search at most (each runs up to Settings.max_steps)
@@ -285,16 +282,14 @@ def settle(info: ScenarioInfo, params: dict[str, Any], settings: Settings,
     """Pump ``schedule`` (stem + cycle) to ``max_steps``: that run's result with a ``Livelock``
     verdict if the cycle holds and its data changes, else None (the caller keeps its own).
     With ``Settings.detect_livelock`` off nothing is pumped: the step bound is all there is."""
-    return _pump(info, params, settings, schedule, widths)[0]
+    return pump_cycle(info, params, settings, schedule, widths)[0]
 
 
-def _pump(info: ScenarioInfo, params: dict[str, Any], settings: Settings, schedule: Schedule,
+def pump_cycle(info: ScenarioInfo, params: dict[str, Any], settings: Settings, schedule: Schedule,
           widths: list[int] | None) -> tuple[RunResult | None, bool]:
     """``settle``, and whether the whole state came back after all (an exact lasso, which a
     run with the lasso detector proves). The pumped run itself leaves the detector off: it
     would fingerprint every few steps up to ``max_steps``."""
-    from schedfuzz._core.runner import Runner
-
     start = schedule.cycle_start
     assert start is not None  # internal: only a cycling schedule is pumped
     if not settings.detect_livelock:
@@ -614,106 +609,3 @@ def _changes(oracle: CycleOracle, names: list[str]) -> list[Change] | None:
         if change not in changes:  # a global, seen from every frame that touches it
             changes.append(change)
     return changes or None
-
-
-# -- the search step ----------------------------------------------------------------------------
-
-def search(info: ScenarioInfo, params: dict[str, Any], settings: Settings, runs: Longest, *,
-           deadline: float | None = None) -> tuple[Outcome | None, int]:
-    """Look for a pumped livelock in the kept runs; the outcome (or None) and the runs spent.
-
-    At most ``MAX_PUMPS`` candidate cycles are pumped, and none once ``deadline``
-    (``time.perf_counter()``) has passed.
-    """
-    from schedfuzz._core.runner import Runner
-    from schedfuzz.execute import Outcome, run
-
-    spent = pumps = 0
-    if not settings.detect_livelock:
-        return None, spent
-    tried: set[Schedule] = set()
-    quiet = attrs.evolve(settings, detect_livelock=False)
-    for _, decisions in runs.runs:
-        if pumps >= MAX_PUMPS or (deadline is not None and time.perf_counter() >= deadline):
-            break
-        watch = Watch(decisions)
-        try:  # a run that passed passes again: no lasso detector needed
-            result = Runner(info.fn, params, watch, quiet).run()
-        except ReplayDiverged:
-            continue
-        spent += 1
-        for window in simplest(result, watch.points):
-            schedule = Schedule(result.decisions[:window.d_end], window.d_first)
-            if schedule in tried or pumps >= MAX_PUMPS:
-                continue
-            tried.add(schedule)
-            pumps += 1
-            spent += 1
-            pumped, exact = _pump(info, params, settings, schedule, None)
-            if pumped is not None:
-                return Outcome(info, dict(params), pumped, schedule, settings), spent
-            if exact:  # the detector proves it on a plain replay
-                spent += 1
-                outcome = run(info, schedule=schedule, settings=settings, **params)
-                if outcome.kind == "livelock":
-                    return outcome, spent
-    return None, spent
-
-
-def after_search(report: Report, settings: Settings, runs: Longest, *,
-                 deadline: float | None = None, inexact: Iterable[str] = ()) -> bool:
-    """The step every engine takes after a search that found no failure: pump the cycles of
-    its longest runs; on a livelock, make it the report's outcome and return True."""
-    outcome, spent = search(report.scenario, report.params, settings, runs, deadline=deadline)
-    if spent:
-        report.stats["pump_runs"] = spent
-    if outcome is None:
-        return False
-    report.outcome = outcome
-    report.verdict = outcome.kind
-    conclude(report, "none", "failure", inexact=inexact)
-    report.note = (f"no failure in {report.schedules} schedules; pumping the cycles of the "
-                   f"longest runs ({spent} runs) found {_what(outcome)}")
-    return True
-
-
-def after_step_bound(report: Report, settings: Settings, runs: Longest, *,
-                     deadline: float | None = None, inexact: Iterable[str] = ()) -> bool:
-    """For a search whose failure is a ``StepBound``: pump the cycles of that run first (a
-    schedule that kept a back-off going until ``max_steps``), then of the longest runs; on a
-    livelock, make it the report's outcome and return True.
-
-    Only if the default policy's own run finishes: a loop that the fair default policy alone
-    keeps going (``for _ in range(100_000)``, in one actor or several) needs no scheduling
-    decision, and its verdict is the run's own ``StepBound``, never a livelock.
-    """
-    from schedfuzz._core.runner import Runner
-
-    outcome = report.outcome
-    if outcome is None or outcome.kind != "step_bound" or not settings.detect_livelock:
-        return False
-    quiet = attrs.evolve(settings, detect_livelock=False)
-    if Runner(report.scenario.fn, report.params, None, quiet).run().kind == "step_bound":
-        report.stats["pump_runs"] = 1
-        return False
-    first = Longest()
-    first.offer(outcome.result)
-    first.merge(runs)  # the step bound's run has the most steps: it is pumped first
-    found, spent = search(report.scenario, report.params, settings, first, deadline=deadline)
-    if spent:
-        report.stats["pump_runs"] = spent
-    if found is None:
-        return False
-    report.outcome = found
-    report.verdict = found.kind
-    conclude(report, "none", "failure", inexact=inexact)
-    report.note = (f"{report.note}; pumping the cycle of that step bound ({spent} runs) found "
-                   f"{_what(found)}")
-    return True
-
-
-def _what(outcome: Outcome) -> str:
-    details = getattr(outcome.error, "details", {})
-    return ("a proved lasso" if outcome.livelock_proved else
-            "a livelock proved modulo write-only values" if details.get("write_only") else
-            "a livelock candidate (unproved)")

@@ -37,7 +37,7 @@ from typing import Any
 
 import attrs
 
-from schedfuzz.engines.statetable import Edge, EdgeTable, KeyTable, TagSet
+from schedfuzz.search.statetable import Edge, EdgeTable, KeyTable, TagSet
 
 __all__ = ["Edge", "Lasso", "StateGraph"]
 

@@ -51,13 +51,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 import attrs
 
 from schedfuzz._core.atomic import write_atomic
-from schedfuzz.engines.dfs_pending import Pending, Ways
-from schedfuzz.engines.stategraph import Lasso, StateGraph
-from schedfuzz.engines.statetable import EdgeTable, KeyTable, TagSet
 from schedfuzz.errors import InvalidArgument
+from schedfuzz.search.pending import Pending, Ways
+from schedfuzz.search.stategraph import Lasso, StateGraph
+from schedfuzz.search.statetable import EdgeTable, KeyTable, TagSet
 
 if TYPE_CHECKING:
-    from schedfuzz.engines.dfs import DfsSearch
+    from schedfuzz.search.dfs import DfsSearch
 
 __all__ = ["check_workers", "log_saves_to_stderr", "logs_saves", "remove", "restore", "save",
            "stop_signals", "worker_path"]

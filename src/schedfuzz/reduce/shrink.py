@@ -16,14 +16,14 @@ ordinary ``ReplayOracle`` reproduces exactly and that the corpus stores as it is
 The passes, repeated until a whole round changes nothing or the time limit is reached:
 
 1. join turns: two blocks of steps of one actor with others between become one
-   (``schedfuzz.blocks``); this removes most of a walk's switches in a few dozen runs;
+   (``schedfuzz.reduce.turns``); this removes most of a walk's switches in a few dozen runs;
 2. truncate: keep the shortest prefix that still fails (the rest follows the default policy,
    also for a livelock, whose cycle the run loop then finds again);
 3. delete runs of 8, 4, 2 and 1 consecutive decisions (later choices move up to earlier points);
 4. zero runs of 8, 4, 2 and 1 decisions (each zeroed decision is one departure fewer);
 5. lower each answer above 1 towards 1 (a nearer actor in the rotation);
 6. move each departure one choice point later (same count, but a canonical, later placement);
-7. when passes 1-6 are stuck: a bounded exhaustive search (``engines.dfs`` pricing every
+7. when passes 1-6 are stuck: a bounded exhaustive search (``search.dfs`` pricing every
    departure, with state caching) for a failure of the same kind with fewer departures.
 
 Passes 1-6 are local: they cannot turn three departures into one that sits somewhere else, which
@@ -47,12 +47,19 @@ import attrs
 from schedfuzz._core import clock
 from schedfuzz._core.oracle import Oracle
 from schedfuzz._core.runner import RunResult
-from schedfuzz.blocks import GuidedOracle, joined_orders, values_by_actor
+from schedfuzz.budget import Budget
 from schedfuzz.execute import Outcome, run
-from schedfuzz.minimal import size as simplicity
+from schedfuzz.reduce.turns import GuidedOracle, joined_orders, values_by_actor
 from schedfuzz.schedule import Schedule
+from schedfuzz.search import dfs
+from schedfuzz.verdict import FailureKey
 
-__all__ = ["ShrinkResult", "shrink"]
+__all__ = ["ShrinkResult", "shrink", "size"]
+
+
+def size(outcome: Outcome) -> tuple[int, int, int, tuple[int, ...]]:
+    """Smaller is simpler: preemptions, then ``Schedule.sort_key`` (deviations, length, ...)."""
+    return (outcome.result.preemptions, *outcome.schedule.sort_key())
 
 Candidate = tuple[tuple[int, ...], int | None]
 
@@ -129,11 +136,8 @@ class Shrinker:
                  max_runs: int | None = None) -> None:
         self.best = outcome
         self.schedule = _normal_form(outcome)
-        self.key = simplicity(attrs.evolve(outcome, schedule=self.schedule))
-        self.kind = outcome.kind
-        error = outcome.error
-        self.error_type = type(error) if outcome.kind == "failure" else None
-        self.proved = outcome.result.lasso is not None
+        self.key = size(attrs.evolve(outcome, schedule=self.schedule))
+        self.failure = FailureKey.of(outcome)
         self.deadline = deadline  # on ``schedfuzz._core.clock``
         self.max_runs = max_runs
         self.tried: set[Candidate] = set()
@@ -146,11 +150,7 @@ class Shrinker:
         return self.same_result(outcome.result)
 
     def same_result(self, result: RunResult) -> bool:
-        if result.kind != self.kind:
-            return False
-        if self.error_type is not None and type(result.error) is not self.error_type:
-            return False
-        return not self.proved or result.lasso is not None
+        return self.failure.shown_by(FailureKey.of(result))
 
     def consider(self, decisions: tuple[int, ...], cycle_start: int | None) -> bool:
         """Run a candidate; keep it if it fails the same way and is simpler. True if kept."""
@@ -170,7 +170,7 @@ class Shrinker:
             return False
         candidate = Outcome(best.info, best.params, outcome.result, _normal_form(outcome),
                             best.settings)
-        key = simplicity(candidate)  # fewer preemptions first, then the sort key
+        key = size(candidate)  # fewer preemptions first, then the sort key
         if key >= self.key:
             return False
         self.best = candidate
@@ -281,8 +281,6 @@ class Shrinker:
 
     def exhaustive(self) -> bool:
         """Search every schedule with fewer departures than the current one (bounded)."""
-        from schedfuzz.engines import dfs  # the engines build on this module, not the reverse
-        from schedfuzz.explore import Budget
 
         deviations = self.schedule.deviations
         if deviations <= 1 or deviations in self.searched_below or self.exhaustive_runs <= 0:

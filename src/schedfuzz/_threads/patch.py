@@ -33,8 +33,8 @@ from collections.abc import Callable
 from typing import Any
 
 from schedfuzz._core.traps import current_runner
-from schedfuzz.threads import locks, preempt, threads
-from schedfuzz.threads.world import IDENT_BASE, World
+from schedfuzz._threads import locks, preempt, threads
+from schedfuzz._threads.world import IDENT_BASE, World
 
 __all__ = ["install"]
 

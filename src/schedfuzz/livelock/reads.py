@@ -34,8 +34,6 @@ import sysconfig
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import schedfuzz
-
 if TYPE_CHECKING:
     from types import CodeType, FrameType
 
@@ -43,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LineTracer", "readers"]
 
-_OWN = os.path.dirname(os.path.abspath(schedfuzz.__file__)) + os.sep
+_OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # schedfuzz/
 _EXAMPLES = os.path.join(_OWN, "examples.py")
 # Where installed libraries live: the standard library and site-packages.
 _LIBRARIES = tuple(dict.fromkeys(
