@@ -9,9 +9,9 @@ import pytest
 import schedfuzz as sf
 from schedfuzz import AtomicInt, Lock, checkpoint, progress, snapshot, spawn
 from schedfuzz._core import clock
+from schedfuzz.engines import pct
 from schedfuzz.engines.random_walk import derive_seed
 from schedfuzz.explore import Budget, explore
-from schedfuzz.engines import pct
 from schedfuzz.search import dfs
 from schedfuzz.search import oracle as dfs_oracle
 from schedfuzz.search.stategraph import Edge, StateGraph

@@ -71,12 +71,10 @@ def test_schedfuzz_never_imports_thpmodel() -> None:
         assert not any(n.startswith("thpmodel") for n in imports_of(path)), path
 
 
-def test_every_module_has_a_docstring_and_stays_small() -> None:
+def test_every_module_has_a_docstring() -> None:
     for package in ("schedfuzz", "thpmodel"):
         for path in modules(package):
             text = path.read_text()
             if path.name != "__init__.py" or text.strip():
                 assert ast.get_docstring(ast.parse(text)), path
-            # Modules are cut by concept, not by length; this only flags one that has grown
-            # into several concepts.
-            assert text.count("\n") <= 750, f"{path} has {text.count(chr(10))} lines"
+    # Modules are cut by concept, not by length: functions are what ``test_layers`` caps.

@@ -66,6 +66,7 @@ def test_new_run_is_told_once_per_run_and_a_reused_oracle_starts_again() -> None
     second = Runner(_picker, {}, oracle, sf.Settings()).run()
     assert oracle.runs == 2
     assert first.decisions == second.decisions
+    assert oracle.run is None  # end_run let the finished run go
 
 
 def test_a_schedule_oracle_replays_its_plan_from_the_start_in_every_run() -> None:

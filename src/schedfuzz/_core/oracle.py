@@ -1,7 +1,8 @@
 """Oracles: the single source of every scheduling decision, and what they may see of a run.
 
 The contract (modelled on shuttle's ``Scheduler``: ``new_execution``, ``next_task``,
-``next_u64``): the runner tells the oracle when a run starts (``new_run``), asks it which actor
+``next_u64``): the runner tells the oracle when a run starts (``new_run``) and ends
+(``end_run``), asks it which actor
 runs at each *choice point* (more than one actor enabled: ``choose_actor``), and which value an
 actor's ``schedfuzz.choose`` returns (``choose_value``). Nothing else in a run is
 nondeterministic. An actor answer is relative to the default policy:
@@ -119,6 +120,12 @@ class Oracle:
     def new_run(self, run: RunView) -> None:
         """A run starts, before its scenario function is called."""
         self.run = run
+
+    def end_run(self) -> None:
+        """The run is over (whatever its verdict). The default forgets the view: the runner
+        holds its oracle, and a cycle between them would keep every finished run alive until
+        the garbage collector came round (``step_overhead_ratio`` pays for that)."""
+        self.run = None
 
     def choose_actor(self, n: int) -> int:
         """Which of ``n >= 2`` enabled actors runs next: an index in ``range(n)``, relative to

@@ -97,6 +97,41 @@ class RunResult:
     inexact: tuple[str, ...] = ()
 
 
+class _LassoWatch:
+    """The lasso check of one run past ``Settings.lasso_after``: a fingerprint every
+    ``lasso_every`` steps (sparser for a big state, see ``BIG_STATE``), and the detector they
+    feed with every step's enabled actors."""
+
+    __slots__ = ("detector", "every", "next_at", "runner")
+
+    def __init__(self, runner: Runner, step: int) -> None:
+        self.runner = runner
+        self.detector = LassoDetector(step, runner.snapshot)
+        self.every = runner.settings.lasso_every
+        self.next_at = step
+
+    def sample(self, step: int) -> Any:
+        """The state's fingerprint if ``step`` is sampled, else None."""
+        if step < self.next_at:
+            return None
+        runner = self.runner
+        fingerprint = runner.fingerprint()
+        if runner.fingerprint_objects > BIG_STATE and 1 < self.every < SPARSEST:
+            self.every *= 2  # see BIG_STATE
+        self.next_at = step + self.every
+        return fingerprint
+
+    def observe(self, step: int, fingerprint: Any, runnable: list[Actor], ran: Actor,
+                decisions: int) -> tuple[int, int] | None:
+        """Record ``step`` (``ran`` took it); the ``(first, end)`` steps of a lasso, if one
+        closed."""
+        mask = 0
+        for a in runnable:
+            mask |= 1 << a.aid
+        return self.detector.observe(step, fingerprint, mask, 1 << ran.aid, decisions,
+                                     self.runner.last_progress)
+
+
 def _actor_body(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
                 message: object) -> object:
     """The bottom frame of every actor's greenlet: run the spawned function."""
@@ -216,6 +251,7 @@ class Runner:
             error = endless.runaway_outside(self, exc)  # the watchdog's, into a blocking call
         finally:
             self._teardown()
+            self.oracle.end_run()
             watch(self, False)
             traps.LOCAL.runner = None
             for cleanup in reversed(self.cleanups):
@@ -227,18 +263,16 @@ class Runner:
                          self.step, self.culprit, self.lasso, self.values, tuple(self.inexact))
 
     def _loop(self) -> BaseException | None:
-        # The hot path: everything per step lives in locals; the slow checks (step bound, lasso
-        # fingerprints) hide behind one comparison against `slow_at`.
+        # The hot path: everything per step lives in locals. The rare paths (spurious wake-ups,
+        # the step bound and the lasso check past `slow_at`, an actor that raised or returned)
+        # are methods behind one test each, so a plain step pays for none of them.
         settings = self.settings
         rows_append = self.trace.rows.append
         live = self.live
         quantum = settings.fair_quantum
         max_steps = settings.max_steps
-        lasso_at = settings.lasso_after if settings.detect_livelock else max_steps
-        slow_at = min(lasso_at, max_steps)
-        every = settings.lasso_every
-        next_fp = lasso_at
-        detector: LassoDetector | None = None
+        slow_at = min(settings.lasso_after if settings.detect_livelock else max_steps, max_steps)
+        lasso: _LassoWatch | None = None
         choose = self.oracle.choose_actor
         decisions = self.decisions
         widths = self.widths
@@ -260,28 +294,18 @@ class Runner:
             runnable = base
             n = len(runnable)
             if not n:
-                if live:
-                    return detect.classify_stuck(self)
-                return self._finish()
+                return detect.classify_stuck(self) if live else self._finish()
             if spurious:
-                # Sleepers in primitives that allow spurious wake-ups are candidates too, but
-                # only while someone can really run: a run where only they could move is stuck.
-                sleepers = [a for a in live if a.block is not None and a.block.spurious]
-                if sleepers:
-                    runnable = sorted(runnable + sleepers, key=_by_aid)
-                    n = len(runnable)
+                runnable = self._with_sleepers(runnable)
+                n = len(runnable)
             fingerprint = None
             if step >= slow_at:
                 if step >= max_steps:
                     return endless.step_bound(self)
-                if detector is None:
-                    detector = LassoDetector(step, self.snapshot)
-                if step >= next_fp:
-                    self.consecutive = consecutive
-                    fingerprint = self.fingerprint()
-                    if self.fingerprint_objects > BIG_STATE and 1 < every < SPARSEST:
-                        every *= 2  # see BIG_STATE
-                    next_fp = step + every
+                if lasso is None:
+                    lasso = _LassoWatch(self, step)
+                self.consecutive = consecutive
+                fingerprint = lasso.sample(step)
             if n == 1:
                 nxt = runnable[0]
             else:
@@ -317,16 +341,12 @@ class Runner:
             else:
                 consecutive = 1 if n > 1 else 0
                 self.current = cur = nxt
-            if detector is not None:
-                mask = 0
-                for a in runnable:
-                    mask |= 1 << a.aid
-                found = detector.observe(step, fingerprint, mask, 1 << nxt.aid,
-                                         len(decisions) - (n > 1), self.last_progress)
+            if lasso is not None:
+                found = lasso.observe(step, fingerprint, runnable, nxt, len(decisions) - (n > 1))
                 if found is not None:
                     if n > 1 and keep and d:  # the closing step's choice is not part of it
                         self.preemptions -= 1
-                    return endless.lasso(self, detector, found)
+                    return endless.lasso(self, lasso.detector, found)
             if spurious and nxt.block is not None:  # chosen while asleep: a spurious wake-up
                 self.trace.note(step, nxt, "spurious wake-up", None)
                 traps.unpark(nxt)
@@ -337,39 +357,52 @@ class Runner:
             self.active = nxt
             try:
                 message = nxt.resume(resume)
-            except RunawayInterrupt as exc:
-                self.active = None
-                self.step = step + 1
-                return endless.runaway(self, nxt, exc)
-            except KeyboardInterrupt as exc:
-                self.active = None
-                if self.stuck:  # the watchdog's SIGINT, into a call that never came back
-                    self.step = step + 1
-                    return endless.runaway(self, nxt, exc)
-                raise  # the user's Ctrl-C, landed in an actor: not the actor's failure
             except BaseException as exc:
-                self.active = None
-                self.step = step + 1
-                self.culprit = nxt.name
-                self._retire(nxt)
-                nxt.error = exc
-                return exc
+                return self._raised(nxt, step, exc)
             self.active = None
             if nxt.state is not runnable_state:
                 blocked_append(step)
             step += 1
             self.step = step
             if message is not trap:
-                if not nxt.greenlet.dead:
-                    msg = f"actor {nxt.name!r} switched to the hub with {message!r}"
-                    raise SchedfuzzInternalError(msg)
-                nxt.result = message
-                self._retire(nxt)
+                self._returned(nxt, message)
             if invariants:
                 error = self._check(invariants, nxt)
                 if error is not None:
                     self.culprit = nxt.name
                     return error
+
+    def _with_sleepers(self, runnable: list[Actor]) -> list[Actor]:
+        """With ``Settings.spurious_wakeups``: sleepers in primitives that allow spurious
+        wake-ups are candidates too, but only while someone can really run (the caller checked):
+        a run where only they could move is stuck."""
+        sleepers = [a for a in self.live if a.block is not None and a.block.spurious]
+        return sorted(runnable + sleepers, key=_by_aid) if sleepers else runnable
+
+    def _raised(self, actor: Actor, step: int, exc: BaseException) -> BaseException:
+        """``actor``'s step raised ``exc``: the run's verdict, or the user's Ctrl-C raised on."""
+        self.active = None
+        if isinstance(exc, RunawayInterrupt):
+            self.step = step + 1
+            return endless.runaway(self, actor, exc)
+        if isinstance(exc, KeyboardInterrupt):
+            if not self.stuck:  # the user's Ctrl-C, landed in an actor: not the actor's failure
+                raise exc
+            self.step = step + 1  # the watchdog's SIGINT, into a call that never came back
+            return endless.runaway(self, actor, exc)
+        self.step = step + 1
+        self.culprit = actor.name
+        self._retire(actor)
+        actor.error = exc
+        return exc
+
+    def _returned(self, actor: Actor, message: object) -> None:
+        """``actor`` switched to the hub without trapping: its function returned ``message``."""
+        if not actor.greenlet.dead:
+            msg = f"actor {actor.name!r} switched to the hub with {message!r}"
+            raise SchedfuzzInternalError(msg)
+        actor.result = message
+        self._retire(actor)
 
     def replaying(self, on: bool) -> None:
         """Skip (``on``) or resume the per-step invariants: for an engine replaying a prefix that

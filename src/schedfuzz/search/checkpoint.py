@@ -52,9 +52,7 @@ import attrs
 
 from schedfuzz._core.atomic import write_atomic
 from schedfuzz.errors import InvalidArgument
-from schedfuzz.search.pending import Pending, Ways
-from schedfuzz.search.stategraph import Lasso, StateGraph
-from schedfuzz.search.statetable import EdgeTable, KeyTable, TagSet
+from schedfuzz.search.state import SearchState
 
 if TYPE_CHECKING:
     from schedfuzz.search.dfs import DfsSearch
@@ -115,28 +113,8 @@ def _header(search: DfsSearch) -> dict[str, Any]:
 
 def save(search: DfsSearch, path: str, seconds: float) -> None:
     """Write ``search`` (between two runs) to ``path`` atomically; ``seconds``: its time so far."""
-    graph = search.graph
-    body = {
-        "level": search.level,
-        "ways": search.ways.dump(),
-        "stack": search.stack.dump(),
-        "next_level": search.next_level.dump(),
-        "runs": search.runs,
-        "pruned": search.pruned,
-        "rejected": search.rejected,
-        "beyond_bound": search.beyond_bound,
-        "stateful": search.stateful,
-        "check_livelocks": search.check_livelocks,
-        "inexact": search.inexact,
-        "verified": search.verified,
-        "lasso": None if search.lasso is None else attrs.astuple(search.lasso),
-        "seconds": seconds,
-        "ids": graph.ids.dump(),
-        "outlines": graph.outlines.dump(),
-        "depth": graph.depth.tobytes(),
-        "enabled": graph.enabled,
-        "edges": graph.edges.dump(),
-    }
+    body = search.state.dump()
+    body["seconds"] = seconds
     header = _header(search)
 
     def write(f: BinaryIO) -> None:
@@ -148,9 +126,10 @@ def save(search: DfsSearch, path: str, seconds: float) -> None:
     except OSError as exc:
         msg = f"checkpoint {path}: cannot write it ({exc.strerror or exc}); the last save is kept"
         raise InvalidArgument(msg) from None
+    state = search.state
     LOG.info("saved %s: level %d, %s runs, %s states kept, %s subtrees left on this level and "
-             "%s on the next, %.0fs", path, search.level, f"{search.runs:,}",
-             f"{len(graph):,}", f"{len(search.stack):,}", f"{len(search.next_level):,}", seconds)
+             "%s on the next, %.0fs", path, state.level, f"{state.runs:,}", f"{len(state.graph):,}",
+             f"{len(state.stack):,}", f"{len(state.next_level):,}", seconds)
 
 
 class _Stderr(logging.Handler):
@@ -220,38 +199,7 @@ def restore(search: DfsSearch, path: str) -> float | None:
 
 
 def _load(search: DfsSearch, body: dict[str, Any]) -> float:
-    search.level = body["level"]
-    search.ways = Ways.load(body["ways"])
-    search.stack = Pending.load(body["stack"])
-    search.next_level = Pending.load(body["next_level"])
-    search.runs = body["runs"]
-    search.pruned = body["pruned"]
-    search.rejected = body["rejected"]
-    search.beyond_bound = body["beyond_bound"]
-    search.stateful = body["stateful"]
-    search.check_livelocks = body["check_livelocks"]
-    search.inexact = [str(what) for what in body["inexact"]]
-    search.verified = body["verified"]
-    lasso = body["lasso"]
-    search.lasso = None if lasso is None else Lasso(*lasso)
-    graph = StateGraph(stable=True)  # the hashes saved are stable ones
-    graph.ids = KeyTable.load(body["ids"])
-    graph.outlines = TagSet.load(body["outlines"])
-    graph.depth.frombytes(body["depth"])
-    graph.enabled = body["enabled"]
-    graph.edges = EdgeTable.load(body["edges"])
-    # A state kept without a key (an uncomparable value in it) has no entry in ``ids``.
-    if not len(graph.depth) == len(graph.enabled) >= max(len(graph.ids), len(graph.outlines)):
-        msg = "the state tables differ in length"
-        raise ValueError(msg)
-    if search.stateful and len(search.ways) != len(graph):
-        msg = "the way tree and the state graph differ in length"
-        raise ValueError(msg)
-    for pending in (search.stack, search.next_level):
-        if pending.nodes and not -1 <= min(pending.nodes) <= max(pending.nodes) < len(search.ways):
-            msg = "a pending subtree names a branching point the file does not hold"
-            raise ValueError(msg)
-    search.graph = graph
+    search.state = SearchState.load(body)
     return float(body["seconds"])
 
 

@@ -1,4 +1,4 @@
-"""The ``dfs`` engine: bounded exhaustive search, fewest preemptions first, with state caching.
+"""The exhaustive search: bounded, fewest preemptions first, with state caching.
 
 Iterative preemption bounding (CHESS): level K runs every schedule that costs exactly K, so the
 first failure found costs the fewest preemptions any failure needs, and a level that finishes
@@ -79,6 +79,18 @@ CPython 3.11 to 3.13).
 A long search can stop and go on in another process (``Budget.checkpoint``: the levels, the
 subtrees still to run and the state graph are saved between two runs, ``checkpoint.py``).
 What the report says is worded in ``dfs_report.py``.
+
+The report (the methods after ``explore``) sets the typed proof (``verdict.conclude``) and words
+it in one note. What may be claimed (``DfsSearch.proved`` decides):
+
+* ``complete``: the levels ran out of work. A stateless search then ran every schedule to its
+  end (so none loops forever: no livelock either); a stateful one explored every state, which
+  it may claim only if every state was compared by content: a run that met an ``Inexact``
+  value leaves a ``bounded`` proof at the last level, with livelocks unchecked.
+* ``bounded``: every schedule with at most K preemptions has no failure. That needs no state
+  identity. It covers livelocks only when a stateful search looked for fair cycles in its graph
+  of exactly compared states: a livelock can need more preemptions than any bound (one per
+  round), and a stateless run soon runs out of them and leaves the cycle.
 """
 
 from __future__ import annotations
@@ -94,14 +106,16 @@ from schedfuzz._core import clock
 from schedfuzz._core.oracle import RunView
 from schedfuzz._core.runner import Runner, RunResult
 from schedfuzz.budget import PROGRESS, Budget
+from schedfuzz.execute import Outcome, run
 from schedfuzz.scenario import ScenarioInfo
+from schedfuzz.schedule import Schedule
 from schedfuzz.search import checkpoint as dfs_checkpoint
 from schedfuzz.search.oracle import DfsOracle, Prune
-from schedfuzz.search.pending import ROOT, Pending, Ways
-from schedfuzz.search.report import DfsReporting
+from schedfuzz.search.pending import ROOT, Pending
+from schedfuzz.search.state import SearchState
 from schedfuzz.search.stategraph import Lasso, StateGraph
 from schedfuzz.settings import Settings
-from schedfuzz.verdict import Report
+from schedfuzz.verdict import Report, conclude
 
 __all__ = ["DfsSearch", "search"]
 
@@ -109,7 +123,7 @@ SAVE_SHARE = 20  # the next save comes at least this many times the last one's t
 INEXACT_KEPT = 5  # descriptions of uncomparable values a search keeps for its report
 
 
-class DfsSearch(DfsReporting):
+class DfsSearch:
     """One exhaustive search; ``explore()`` runs it and returns the report."""
 
     def __init__(self, info: ScenarioInfo, params: dict[str, Any], settings: Settings,
@@ -122,37 +136,24 @@ class DfsSearch(DfsReporting):
         self.params = params
         self.settings = settings
         self.budget = budget
-        self.stateful = True if stateful is None else stateful
         self.max_preemptions = max_preemptions
         self.by_deviation = by_deviation
         self.accept = accept
-        self.rejected = 0  # failures ``accept`` turned down
-        # A checkpoint's states must be found again by another process: stable hashes.
-        self.graph = StateGraph(stable=budget.checkpoint is not None)
-        self.verified = -1  # the highest level explored completely
-        self.lasso: Lasso | None = None  # the cheapest livelock in the graph, once there is one
+        # What a checkpoint saves. Its states must be found again by another process: stable
+        # hashes then.
+        self.state = SearchState(StateGraph(stable=budget.checkpoint is not None),
+                                 stateful=True if stateful is None else stateful)
         self.stopped_by_budget = False
         self.stopped_by = ""  # why ``explore`` ended: ``Report.stopped_by``
         self.complete = False  # every schedule explored: no level left, none past the bound
         self.stop_asked = ""  # the signal that asked a checkpointed search to save and stop
-        self.level = 0
-        self.ways = Ways()
-        self.stack = Pending()
-        self.next_level = Pending()
-        self.beyond_bound = 0  # subtrees dropped because they cost more than max_preemptions
         # Worker ``w`` of ``n`` (``workers``) explores every n-th subtree of the first run,
         # and stops at a level above the cheapest failure any worker found (``stop.value``).
         self.partition = partition
         self.stop = stop
         self.halt = halt  # a worker's: set by its parent when a signal asks the search to stop
         self.root_alternatives = 0
-        self.runs = 0
-        self.pruned = 0
         self.quantum = settings.fair_quantum
-        self.check_livelocks = True
-        # What the runs met that the fingerprint cannot compare (``Runner.inexact``): a few
-        # descriptions, in the order met. Not empty: no livelock or state-space claim holds.
-        self.inexact: list[str] = []
         # A stateful run stops at the first state seen before, so the run loop's own lasso check
         # only matters for a cycle without choice points (one actor spinning alone): looking
         # from step 0 on every step, as a scenario may ask for its replays, would only cost.
@@ -178,7 +179,7 @@ class DfsSearch(DfsReporting):
     def livelocks_checked(self) -> bool:
         """Whether the search looks for every livelock within what it explores: stateful,
         every state it kept comparable, and not told to stop looking (``accept``)."""
-        return bool(self.stateful) and self.check_livelocks and not self.inexact
+        return bool(self.state.stateful) and self.state.check_livelocks and not self.state.inexact
 
     def proved(self) -> tuple[str, int | None]:
         """What a search that ends without a failure proved, as ``(proof, bound)``: "complete"
@@ -188,22 +189,22 @@ class DfsSearch(DfsReporting):
         whether livelocks were looked for as well) or "none"."""
         if self.complete and (self.livelocks_checked or self.all_ended):
             return "complete", None
-        if self.verified >= 0:
-            return "bounded", self.verified
+        if self.state.verified >= 0:
+            return "bounded", self.state.verified
         return "none", None
 
     @property
     def all_ended(self) -> bool:
         """Whether every run of a stateless search ended (none turned down by ``accept``):
         if it explored every schedule, no execution runs forever."""
-        return not self.stateful and not self.rejected
+        return not self.state.stateful and not self.state.rejected
 
     def met_inexact(self, found: Sequence[str]) -> None:
         """Record values a run met that the fingerprint cannot compare (a few are enough to
         name the fix)."""
         for what in found:
-            if what not in self.inexact and len(self.inexact) < INEXACT_KEPT:
-                self.inexact.append(what)
+            if what not in self.state.inexact and len(self.state.inexact) < INEXACT_KEPT:
+                self.state.inexact.append(what)
 
     def _ask_stop(self, signal_name: str) -> None:
         self.stop_asked = signal_name
@@ -219,24 +220,24 @@ class DfsSearch(DfsReporting):
 
     def branch(self, node: int, alt: int, cost: int) -> None:
         """Queue the subtree ``(node, alt)``, which costs ``cost``: on this level or the next."""
-        if cost <= self.level:
-            self.stack.push(node, alt)
+        if cost <= self.state.level:
+            self.state.stack.push(node, alt)
         elif self.max_preemptions is not None and cost > self.max_preemptions:
-            self.beyond_bound += 1  # never run, so not kept
+            self.state.beyond_bound += 1  # never run, so not kept
         else:
-            self.next_level.push(node, alt)
+            self.state.next_level.push(node, alt)
 
     def run_item(self, node: int, alt: int) -> RunResult | None:
-        self.runs += 1
-        PROGRESS.update(level=self.level, runs=self.runs)
-        if self.stateful:
-            PROGRESS["states"] = len(self.graph)
+        self.state.runs += 1
+        PROGRESS.update(level=self.state.level, runs=self.state.runs)
+        if self.state.stateful:
+            PROGRESS["states"] = len(self.state.graph)
         try:
-            settings = self.run_settings if self.stateful else self.settings
+            settings = self.run_settings if self.state.stateful else self.settings
             result = Runner(self.info.fn, self.params, DfsOracle(self, node, alt),
                             settings).run()
         except Prune:
-            self.pruned += 1
+            self.state.pruned += 1
             return None
         # Met by the run loop's own lasso check past ``lasso_after`` (the oracle records what
         # its lookups meet): a cycle without choice points there is not proved absent either.
@@ -250,8 +251,8 @@ class DfsSearch(DfsReporting):
         path = self.budget.checkpoint
         before = None if path is None else dfs_checkpoint.restore(self, path)
         if before is None:
-            self.stack.push(ROOT, 0)
-        resumed_runs = self.runs
+            self.state.stack.push(ROOT, 0)
+        resumed_runs = self.state.runs
         self.stopped_by_budget = False
         self.stopped_by = ""
         if path is None:
@@ -286,12 +287,12 @@ class DfsSearch(DfsReporting):
         save_at = started + budget.checkpoint_every
         report = Report(self.info, dict(self.params), "dfs")
         while True:
-            while self.stack:
-                if self.stop is not None and self.level > self.stop.value:
+            while self.state.stack:
+                if self.stop is not None and self.state.level > self.stop.value:
                     self.stopped_by = "failure"  # another worker's, and a cheaper one
                     return self._finish(report, started)
                 now = time.perf_counter()
-                if self.runs - resumed_runs >= budget.max_schedules:
+                if self.state.runs - resumed_runs >= budget.max_schedules:
                     self.stopped_by = "max_schedules"
                 elif self.stop_asked or (self.halt is not None and self.halt.value):
                     self.stopped_by = "interrupted"
@@ -299,8 +300,8 @@ class DfsSearch(DfsReporting):
                     self.stopped_by = "seconds"
                 if self.stopped_by:
                     self.stopped_by_budget = True
-                    if self.lasso is not None:
-                        return self._livelock(report, self.lasso, started) or \
+                    if self.state.lasso is not None:
+                        return self._livelock(report, self.state.lasso, started) or \
                             self._finish(report, started)
                     return self._finish(report, started)
                 if path is not None and now >= save_at:  # between two runs: a consistent state
@@ -308,43 +309,156 @@ class DfsSearch(DfsReporting):
                     done = time.perf_counter()
                     # A big graph takes seconds to save: spend at most a twentieth of the time.
                     save_at = done + max(budget.checkpoint_every, SAVE_SHARE * (done - now))
-                result = self.run_item(*self.stack.pop())
+                result = self.run_item(*self.state.stack.pop())
                 if result is not None and result.error is not None:
                     if self.accept is None or self.accept(result):
-                        self._found(self.level)
+                        self._found(self.state.level)
                         return self._failed(report, result, started)
-                    self.rejected += 1
-            if self.stateful and self.check_livelocks:
-                cheapest = self.graph.cheapest_lasso()
-                if cheapest is not None and (self.lasso is None or cheapest.cost < self.lasso.cost):
-                    self.lasso = cheapest
-            self.verified = self.level
+                    self.state.rejected += 1
+            if self.state.stateful and self.state.check_livelocks:
+                cheapest = self.state.graph.cheapest_lasso()
+                lasso = self.state.lasso
+                if cheapest is not None and (lasso is None or cheapest.cost < lasso.cost):
+                    self.state.lasso = cheapest
+            self.state.verified = self.state.level
             # A livelock whose stem and one turn cost more than this level may have a cheaper
             # one among the states a higher level reaches: go on until none can be cheaper.
-            last = not self.next_level or (self.max_preemptions is not None
-                                           and self.level >= self.max_preemptions)
-            if self.lasso is not None and (self.lasso.cost <= self.level or last):
-                found = self._livelock(report, self.lasso, started)
+            last = not self.state.next_level or (self.max_preemptions is not None
+                                           and self.state.level >= self.max_preemptions)
+            if self.state.lasso is not None and (self.state.lasso.cost <= self.state.level or last):
+                found = self._livelock(report, self.state.lasso, started)
                 if found is not None:
-                    self._found(self.lasso.cost)
+                    self._found(self.state.lasso.cost)
                     return found
-                self.lasso = None
-            if not self.next_level:
-                self.complete = not self.beyond_bound
+                self.state.lasso = None
+            if not self.state.next_level:
+                self.complete = not self.state.beyond_bound
                 self.stopped_by = "exhausted" if self.complete else "max_preemptions"
                 return self._finish(report, started)
             if last:
                 self.stopped_by = "max_preemptions"
                 return self._finish(report, started)
-            self.level += 1
-            self.stack = self.next_level.reversed()  # first deferred is explored first
-            self.next_level = Pending()
+            self.state.level += 1
+            self.state.stack = self.state.next_level.reversed()  # first deferred is explored first
+            self.state.next_level = Pending()
 
     def _found(self, cost: int) -> None:
         """Tell the other workers: nothing above ``cost`` is worth exploring any more."""
         if self.stop is not None:
             with self.stop.get_lock():
                 self.stop.value = min(self.stop.value, cost)
+
+    # -- the report: what the search proved, found, or where the budget stopped it --------
+
+    def _stats(self, report: Report) -> None:
+        state = self.state
+        report.schedules = state.runs
+        report.stats.update({"level": state.level, "runs": state.runs, "pruned": state.pruned,
+                             "stateful": bool(state.stateful),
+                             "states": len(state.graph), "edges": len(state.graph.edges),
+                             "graph_bytes": state.graph.nbytes(),
+                             "pending": len(state.stack) + len(state.next_level),
+                             "pending_bytes": state.ways.nbytes() + state.stack.nbytes()
+                             + state.next_level.nbytes()})
+
+    def _finish(self, report: Report, started: float) -> Report:
+        """The report of a search that found nothing: what it proved, in fields and words."""
+        self._stats(report)
+        proof, bound = self.proved()
+        conclude(report, proof, self.stopped_by, bound=bound, inexact=self.state.inexact,
+                 livelocks_checked=proof == "complete" or self.livelocks_checked)
+        report.note = self._proof_note(report)
+        report.stats["verified_preemptions"] = self.state.verified
+        report.stats["max_preemptions"] = self.max_preemptions
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _proof_note(self, report: Report) -> str:
+        """``report``'s proof in words (``_finish``): the fields say it, this only words it."""
+        states = f"{len(self.state.graph)} states, " if self.state.stateful else ""
+        if report.proof == "complete" and self.state.stateful:
+            note = (f"verified: complete state space, {len(self.state.graph)} states "
+                    f"({self.state.runs} runs): no failure and no livelock")
+        elif report.proof == "complete":
+            note = (f"verified: all {self.state.runs} schedules explored, no failure (each ran "
+                    "to its end, so none loops forever)")
+        elif report.proof == "bounded":
+            bound = report.proof_bound or 0
+            # A livelock is within the bound when its stem and one turn are.
+            livelocks = " and no livelock within that bound" if report.livelocks_checked else ""
+            note = (f"verified: no failure with at most {bound} {self._unit(bound)}{livelocks} "
+                    f"({states}{self.state.runs} runs)")
+        else:
+            return (f"not verified: the budget ran out at 0 {self._unit(0)} after "
+                    f"{self.state.runs} runs")
+        if report.inexact:
+            note += ("; livelocks not checked and no state-space proof: the runs met values "
+                     f"the fingerprint cannot compare ({'; '.join(report.inexact)}); give "
+                     "snapshot() their content instead, or define __schedfuzz_state__ on "
+                     "their class")
+        elif not report.livelocks_checked:
+            note += "; livelocks not checked (" + (
+                "a stateless search: a livelock may need more preemptions than any bound"
+                if not self.state.stateful else "not looked for in this search") + ")"
+        return note
+
+    def _unit(self, count: int) -> str:
+        # Deviation bounding (any departure from the default policy costs one) proves less
+        # than preemption bounding with the same K: say which one was proved.
+        noun = ("deviation" if self.by_deviation else "preemption") + ("" if count == 1 else "s")
+        return noun + (" from the default policy" if self.by_deviation else "")
+
+    def _failed(self, report: Report, result: RunResult, started: float) -> Report:
+        self._stats(report)
+        cycle = result.lasso[2] if result.lasso is not None else None
+        outcome = run(self.info, schedule=Schedule(_trim(result.decisions, cycle), cycle),
+                      settings=self.settings, **self.params)
+        report.first_failure = (self.state.runs, time.perf_counter() - started)
+        report.outcome = outcome
+        report.verdict = outcome.kind
+        report.stats["min_preemptions"] = self.state.level
+        report.note = (f"{result.kind} at cost {self.state.level}: every schedule with fewer "
+                       f"preemptions was explored without failure")
+        return conclude(report, "none", "failure", inexact=self.state.inexact)
+
+    def _livelock(self, report: Report, lasso: Lasso, started: float) -> Report | None:
+        """Report ``lasso`` after replaying it, or None (and stop looking for livelocks) if
+        the replay is not a failure the caller accepts."""
+        verified = self.state.verified
+        schedule = Schedule((*lasso.stem, *lasso.cycle), len(lasso.stem))
+        outcome: Outcome = run(self.info, schedule=schedule, settings=self.settings,
+                               **self.params)
+        if self.accept is not None and not self.accept(outcome.result):
+            self.state.check_livelocks = False  # not what the caller looks for: stop looking
+            return None
+        self._stats(report)
+        report.first_failure = (self.state.runs, time.perf_counter() - started)
+        report.outcome = outcome
+        report.verdict = outcome.kind
+        confirmed = outcome.kind == "livelock" and outcome.result.lasso is not None
+        unit = self._unit(lasso.cost)
+        if lasso.cost <= verified:
+            report.stats["min_preemptions"] = lasso.cost
+            cost = (f"{lasso.cost} {unit} (stem and one turn; every state and edge reachable "
+                    f"with at most {verified} was explored, so none is cheaper)")
+        else:
+            report.stats["verified_preemptions"] = verified
+            cost = (f"{lasso.cost} {unit} (stem and one turn; a cheaper one is ruled out only "
+                    f"below {verified + 1})")
+        report.note = (f"livelock: a fair cycle without progress in the state graph "
+                       f"({len(self.state.graph)} states) at {cost}"
+                       + ("" if confirmed else "; its replay did NOT confirm the lasso "
+                          f"(replay verdict: {outcome.kind}); hidden state?"))
+        return conclude(report, "none", self.stopped_by or "failure", inexact=self.state.inexact)
+
+
+def _trim(decisions: list[int], cycle_start: int | None) -> list[int]:
+    if cycle_start is not None:
+        return decisions
+    end = len(decisions)
+    while end and decisions[end - 1] == 0:
+        end -= 1
+    return decisions[:end]
 
 
 def search(info: ScenarioInfo, params: dict[str, Any], settings: Settings, budget: Budget, *,

@@ -57,7 +57,7 @@ class DfsOracle(Oracle):
 
     def __init__(self, search: DfsSearch, node: int, alt: int) -> None:
         self.search = search
-        self.prefix = search.ways.prefix(node, alt)
+        self.prefix = search.state.ways.prefix(node, alt)
         self.node = node  # where the last answer of the prefix is given (ROOT: no prefix)
         self.index = 0
         self.cost = 0  # of the answers given so far
@@ -92,47 +92,57 @@ class DfsOracle(Oracle):
         # anyway is a "stay".
         stay_at = n - 1 if not data and not keep and cur is not None and \
             cur.state is RUNNABLE else -1
-        search = self.search
-        by_deviation = search.by_deviation
-        consecutive = runner.consecutive if search.stateful else 0
         if i < len(self.prefix):
-            if i == 0:
-                runner.replaying(True)  # the steps up to the last answer were checked before
-            d = self.prefix[i]
-            if d >= n:
-                raise self._diverged(i, f"choice point {i} has {n} actors enabled, too few "
-                                        f"for the answer {d} an earlier run took there")
-            paid = 1 if d and (by_deviation or keep or d == stay_at) else 0
-            self.cost += paid
-            if i == len(self.prefix) - 1:
-                ways = search.ways
-                node = self.node
-                if runner.step != ways.step[node] or n != ways.width[node]:
-                    raise self._diverged(i, f"choice point {i} came at step {runner.step} with "
-                                            f"{n} actors enabled, where the run that found it "
-                                            f"had step {ways.step[node]} and "
-                                            f"{ways.width[node]}")
-                if self.digest.at(runner) != ways.steps[node]:
-                    raise self._diverged(i, f"the {runner.step} steps before choice point {i} "
-                                            "differ from those of the run that found it (other "
-                                            "actors or operations)")
-                runner.replaying(False)
-                self.exhausted = True  # from here on every answer is 0: the default policy
-                if search.stateful:
-                    self.edge_from = (self.node, d, runner.step, paid)
-            return d
+            return self._replay(runner, i, n, keep, stay_at)
+        return self._explore(runner, n, data, keep, stay_at)
+
+    def _replay(self, runner: RunView, i: int, n: int, keep: bool, stay_at: int) -> int:
+        """Give back answer ``i`` of the prefix, checking at its last one that the run came
+        where the run that found the subtree had been."""
+        search = self.search
+        if i == 0:
+            runner.replaying(True)  # the steps up to the last answer were checked before
+        d = self.prefix[i]
+        if d >= n:
+            raise self._diverged(i, f"choice point {i} has {n} actors enabled, too few "
+                                    f"for the answer {d} an earlier run took there")
+        paid = 1 if d and (search.by_deviation or keep or d == stay_at) else 0
+        self.cost += paid
+        if i == len(self.prefix) - 1:
+            ways = search.state.ways
+            node = self.node
+            if runner.step != ways.step[node] or n != ways.width[node]:
+                raise self._diverged(i, f"choice point {i} came at step {runner.step} with "
+                                        f"{n} actors enabled, where the run that found it "
+                                        f"had step {ways.step[node]} and "
+                                        f"{ways.width[node]}")
+            if self.digest.at(runner) != ways.steps[node]:
+                raise self._diverged(i, f"the {runner.step} steps before choice point {i} "
+                                        "differ from those of the run that found it (other "
+                                        "actors or operations)")
+            runner.replaying(False)
+            self.exhausted = True  # from here on every answer is 0: the default policy
+            if search.state.stateful:
+                self.edge_from = (self.node, d, runner.step, paid)
+        return d
+
+    def _explore(self, runner: RunView, n: int, data: bool, keep: bool, stay_at: int) -> int:
+        """Past the prefix: answer 0, and queue every other answer as a subtree (or, in a
+        stateful search, end the run at a state seen before: ``Prune``)."""
+        search = self.search
+        consecutive = runner.consecutive if search.state.stateful else 0
         cost = self.cost
-        priced = by_deviation or keep
+        priced = search.by_deviation or keep
         bound = search.max_preemptions
         # Does the bound leave this point one answer (0)? Then it cannot branch, and on a
         # proof's last level most points are like this.
         forced = bound is not None and cost >= bound and (priced or (n == 2 and stay_at == 1))
-        if forced and not search.stateful:
-            search.beyond_bound += n - 1
+        if forced and not search.state.stateful:
+            search.state.beyond_bound += n - 1
             return 0
         decisions = runner.decisions
-        if search.stateful:
-            graph = search.graph
+        if search.state.stateful:
+            graph = search.state.graph
             # Not kept if forced, but looked up: a cycle may come back here to a state kept at
             # a lower cost. Most forced states are new, which their outline tells for less.
             passing = forced and len(self.forced) < KEEP_EVERY
@@ -157,8 +167,8 @@ class DfsOracle(Oracle):
             self._close(runner, nid)
             self.edge_from = (nid, 0, runner.step, 0)
         else:
-            nid = len(search.ways)
-        search.ways.add(*self.way, len(decisions), runner.step, n, self.digest.at(runner))
+            nid = len(search.state.ways)
+        search.state.ways.add(*self.way, len(decisions), runner.step, n, self.digest.at(runner))
         self.way = (nid, 0)
         for alt in range(n - 1, 0, -1):  # pushed in reverse: answer 1 is explored first
             if self.root and not search.mine():
@@ -178,7 +188,7 @@ class DfsOracle(Oracle):
     def _pass(self, runner: RunView, n: int) -> int:
         """Go on through a forced choice point without keeping its state: the open edge runs
         on through it, and the actors enabled here bound the ones enabled all along it."""
-        self.search.beyond_bound += n - 1
+        self.search.state.beyond_bound += n - 1
         self.forced.append(runner.step)
         self.forced_enabled &= enabled_mask(runner)
         return 0
@@ -190,7 +200,7 @@ class DfsOracle(Oracle):
         src, choice, start, cost = self.edge_from
         rows = runner.trace.rows
         ran = 0
-        through = self.search.graph.enabled[src] & self.forced_enabled
+        through = self.search.state.graph.enabled[src] & self.forced_enabled
         forced = set(self.forced)
         for k in range(start, runner.step):
             bit = 1 << rows[k][0]
@@ -198,7 +208,7 @@ class DfsOracle(Oracle):
             if k > start and k not in forced:
                 through &= bit  # a step between choice points: only its actor was enabled
         progress = runner.last_progress >= start
-        self.search.graph.edges.append(Edge(src, choice, dst, ran, through, progress, cost,
+        self.search.state.graph.edges.append(Edge(src, choice, dst, ran, through, progress, cost,
                                             len(forced)))
         self.forced = []
         self.forced_enabled = -1
