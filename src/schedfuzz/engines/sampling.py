@@ -11,7 +11,7 @@ any process, and a search split across processes finds the same first failure as
 Each worker scans its own indices in increasing order and publishes its first failing index in a
 shared cell; a worker stops once its next index is above the best one published, since it can no
 longer win. Only the winner's decisions cross the process boundary; the parent replays them to
-rebuild the full ``Outcome`` (trace, verdict) and shrinks it with ``schedfuzz.reduce.shrink``.
+rebuild the full ``Outcome`` (trace, verdict) and reduce it (``schedfuzz.reduce.minimal.reduce``).
 
 Each scan also keeps its few longest runs without a verdict (``pump.Longest``). A search that
 found nothing, or only a ``StepBound``, hands them to the pumping step (``pump``), which repeats
@@ -36,8 +36,7 @@ from schedfuzz.engines import pumping
 from schedfuzz.execute import nondeterministic, run
 from schedfuzz.livelock import pump
 from schedfuzz.processes import context, find_again, gather, importable, raise_failure
-from schedfuzz.reduce.minimal import fewest_preemptions
-from schedfuzz.reduce.shrink import shrink
+from schedfuzz.reduce.minimal import reduce
 from schedfuzz.scenario import ScenarioInfo
 from schedfuzz.schedule import Schedule
 from schedfuzz.settings import Settings
@@ -215,25 +214,18 @@ def sample(engine: str, info: ScenarioInfo, params: dict[str, Any], settings: Se
         raise nondeterministic(info, params, f"schedule {found.index} gave {found.key.kind}, "
                                              f"and its replay gave {outcome.kind}",
                                outcome.schedule)
-    shrink_started = clock.now()
-    shrink_for = budget.shrink_time()  # within what is left of budget.seconds
     runs = budget.shrink_runs
-    shrunk = shrink(outcome, seconds=shrink_for, max_runs=runs)
-    # The time (and runs) the shrinker left go to the exhaustive search below its count.
-    fewest = fewest_preemptions(shrunk.outcome, seconds=shrink_for - (
-        clock.now() - shrink_started),
-        max_runs=None if runs is None else max(0, runs - shrunk.runs))
-    report.outcome = fewest.outcome
-    report.verdict = fewest.outcome.kind
+    minimal = reduce(outcome, seconds=budget.shrink_time(), max_runs=runs)
+    report.outcome = minimal.outcome
+    report.verdict = minimal.outcome.kind
     conclude(report, "none", "failure", inexact=scan.inexact)
-    report.stats.update(shrunk.stats())
-    count = fewest.outcome.result.preemptions
+    report.stats.update(minimal.stats)
+    count = minimal.outcome.result.preemptions
     report.note = note + (f"{found.key.kind} at schedule {found.index}; shrunk from "
-                          f"{shrunk.original_preemptions} to {count} "
-                          f"preemption{'' if count == 1 else 's'} in "
-                          f"{shrunk.runs + fewest.runs} replays"
-                          + (f"; {fewest.note}" if fewest.note else ""))
-    if fewest.outcome.kind == "step_bound":  # a cycle that outran max_steps: pump it
+                          f"{outcome.result.preemptions} to {count} "
+                          f"preemption{'' if count == 1 else 's'} in {minimal.runs} replays"
+                          + (f"; {minimal.note}" if minimal.note else ""))
+    if minimal.outcome.kind == "step_bound":  # a cycle that outran max_steps: pump it
         scan.longest.offer(outcome.result)
         pumping.after_step_bound(report, settings, scan.longest, inexact=scan.inexact)
     return report

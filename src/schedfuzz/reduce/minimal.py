@@ -37,6 +37,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
@@ -65,6 +66,7 @@ class Minimised:
         note: one sentence for a report.
         none_up_to: the exhaustive search proved no failure of this kind with at most this
             many preemptions (-1: it proved nothing), even if it stopped before the count.
+        stats: figures for a report (``reduce``: the shrinker's, ``ShrinkResult.stats``).
     """
 
     outcome: Outcome
@@ -72,6 +74,7 @@ class Minimised:
     complete: bool
     note: str
     none_up_to: int = -1
+    stats: dict[str, Any] = attrs.field(factory=dict)
 
 
 def plans(length: int, count: int, choices: int) -> Iterator[SchedulePlan]:
@@ -252,6 +255,8 @@ def reduce(outcome: Outcome, *, seconds: float, max_runs: int | None = None) -> 
                        max_runs=None if max_runs is None
                        else max(0, max_runs - fewest.runs - shrunk.runs))
     runs = fewest.runs + shrunk.runs + minimal.runs
+    stats = {**shrunk.stats(), "unshrunk_preemptions": outcome.result.preemptions,
+             "unshrunk_decisions": len(outcome.schedule.decisions)}
     if minimal.outcome.result.preemptions > start.result.preemptions:  # fewer deviations, more
         minimal = attrs.evolve(minimal, outcome=start, note="")  # preemptions: keep the start
     count = minimal.outcome.result.preemptions
@@ -259,9 +264,9 @@ def reduce(outcome: Outcome, *, seconds: float, max_runs: int | None = None) -> 
         proof = (f"fewest preemptions: {count}; the exhaustive search ({fewest.runs} runs) found "
                  f"no failure of this kind with fewer, and the shrinker found this one")
         notes = "; ".join(n for n in (minimal.note, proof) if n)
-        return attrs.evolve(minimal, runs=runs, note=notes, complete=True)
+        return attrs.evolve(minimal, runs=runs, note=notes, complete=True, stats=stats)
     notes = "; ".join(n for n in (minimal.note, fewest.note) if n)
-    return attrs.evolve(minimal, runs=runs, note=notes,
+    return attrs.evolve(minimal, runs=runs, note=notes, stats=stats,
                         complete=fewest.complete if fewest.note else minimal.complete)
 
 
